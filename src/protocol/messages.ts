@@ -1,0 +1,101 @@
+// Messages between the page library and the service worker. Every request carries an id
+// and gets exactly one reply; events flow from the worker to every client.
+import type { ErrorInfo } from './errors.js';
+import type { UploadState } from './states.js';
+
+/** What the page sees of an upload. Never contains the Blob. */
+export interface UploadView {
+  readonly id: string;
+  readonly fileId: string;
+  readonly endpoint: string;
+  readonly name: string;
+  readonly type: string;
+  readonly size: number;
+  readonly state: UploadState;
+  /** Bytes the server confirmed. */
+  readonly offset: number;
+  readonly attempts: number;
+  readonly error?: ErrorInfo;
+  /** Measured upload rate in bytes/s, when known. */
+  readonly bytesPerSecond?: number;
+  /** When the engine will try again (epoch ms), for `waiting` uploads. */
+  readonly retryAt?: number;
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface AddOptions {
+  /** Base URL of the upload API (`<endpoint>/status`, `<endpoint>/upload`). */
+  readonly endpoint?: string;
+  /** Extra request headers, e.g. authorisation. */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Defaults to the classic `name-size-lastModified`. */
+  readonly fileId?: string;
+}
+
+export type PageRequest =
+  | { readonly type: 'hello' }
+  | { readonly type: 'add'; readonly file: File | Blob; readonly name: string; readonly lastModified: number; readonly options: AddOptions }
+  | { readonly type: 'list' }
+  | { readonly type: 'pause'; readonly uploadId: string }
+  | { readonly type: 'resume'; readonly uploadId: string }
+  | { readonly type: 'cancel'; readonly uploadId: string }
+  | { readonly type: 'retry'; readonly uploadId: string }
+  | { readonly type: 'clear-completed' }
+  /** The page saw `online` (no such event reaches the worker). */
+  | { readonly type: 'online' };
+
+export type PageRequestType = PageRequest['type'];
+
+/** What each request resolves to. */
+export interface ReplyMap {
+  hello: UploadView[];
+  add: UploadView;
+  list: UploadView[];
+  pause: UploadView;
+  resume: UploadView;
+  cancel: UploadView;
+  retry: UploadView;
+  'clear-completed': number;
+  online: null;
+}
+
+/** Envelope of a request sent over a MessageChannel port. */
+export interface RequestEnvelope {
+  readonly kind: 'resilient-upload:request';
+  readonly id: string;
+  readonly request: PageRequest;
+}
+
+export type ReplyEnvelope =
+  | { readonly kind: 'resilient-upload:reply'; readonly id: string; readonly ok: true; readonly result: unknown }
+  | { readonly kind: 'resilient-upload:reply'; readonly id: string; readonly ok: false; readonly error: ErrorInfo };
+
+export type UploadEvent =
+  | { readonly type: 'progress'; readonly upload: UploadView }
+  | { readonly type: 'state'; readonly upload: UploadView }
+  | { readonly type: 'complete'; readonly upload: UploadView }
+  | { readonly type: 'error'; readonly upload: UploadView; readonly error: ErrorInfo }
+  | { readonly type: 'removed'; readonly uploadId: string };
+
+export type UploadEventType = UploadEvent['type'];
+
+/** Broadcast from the worker to every window client. */
+export interface EventEnvelope {
+  readonly kind: 'resilient-upload:event';
+  readonly event: UploadEvent;
+}
+
+export function isRequestEnvelope(data: unknown): data is RequestEnvelope {
+  return typeof data === 'object' && data !== null && (data as { kind?: unknown }).kind === 'resilient-upload:request';
+}
+
+export function isReplyEnvelope(data: unknown): data is ReplyEnvelope {
+  return typeof data === 'object' && data !== null && (data as { kind?: unknown }).kind === 'resilient-upload:reply';
+}
+
+export function isEventEnvelope(data: unknown): data is EventEnvelope {
+  return typeof data === 'object' && data !== null && (data as { kind?: unknown }).kind === 'resilient-upload:event';
+}

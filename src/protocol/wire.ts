@@ -1,0 +1,117 @@
+// The status/slice wire protocol: header names and value parsing, shared by the
+// service worker (client) and the server. No DOM or Node APIs here.
+
+/** Request headers. */
+export const H_FILE_ID = 'X-File-Id';
+export const H_START_BYTE = 'X-Start-Byte';
+export const H_FILE_SIZE = 'X-File-Size';
+/** Optional, percent-encoded original file name, kept in the completed file's metadata. */
+export const H_FILE_NAME = 'X-File-Name';
+/** RFC 9530 digest of the request body: `sha-256=:<base64>:`. */
+export const H_CONTENT_DIGEST = 'Content-Digest';
+
+/** Response headers. */
+export const H_UPLOAD_OFFSET = 'X-Upload-Offset';
+/** `?1` when the server holds the whole file, `?0` otherwise (RFC 8941 boolean). */
+export const H_UPLOAD_COMPLETE = 'X-Upload-Complete';
+/** Stable machine-readable code of an error response (see `ServerErrorCode`). */
+export const H_ERROR_CODE = 'X-Error-Code';
+
+export const REQUEST_HEADERS = [H_FILE_ID, H_START_BYTE, H_FILE_SIZE, H_FILE_NAME, H_CONTENT_DIGEST] as const;
+export const RESPONSE_HEADERS = [H_UPLOAD_OFFSET, H_UPLOAD_COMPLETE, H_FILE_SIZE, H_ERROR_CODE] as const;
+
+export const MAX_FILE_ID_BYTES = 1024;
+
+/** Codes the server puts in `X-Error-Code`. */
+export type ServerErrorCode =
+  | 'BAD_FILE_ID'
+  | 'BAD_START_BYTE'
+  | 'BAD_FILE_SIZE'
+  | 'BAD_DIGEST'
+  | 'DIGEST_MISMATCH'
+  | 'OFFSET_MISMATCH'
+  | 'SIZE_MISMATCH'
+  | 'TOO_LARGE'
+  | 'DISK_FULL'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'ALREADY_COMPLETE'
+  | 'BUSY'
+  | 'TIMEOUT'
+  | 'INTERNAL';
+
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Parses a plain non-negative decimal integer no larger than 2^53-1: no sign, exponent,
+ * fraction, hex, leading zeros or spaces. Returns undefined for anything else.
+ */
+export function parseByteCount(value: string): number | undefined {
+  if (value.length > 16 || !DECIMAL.test(value)) return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** Byte length of a header value as UTF-8. */
+export function utf8Length(value: string): number {
+  return new TextEncoder().encode(value).length;
+}
+
+export function isValidFileId(value: string | undefined): value is string {
+  return value !== undefined && value.length > 0 && utf8Length(value) <= MAX_FILE_ID_BYTES;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Extracts the sha-256 member of an RFC 9530 `Content-Digest` dictionary, as raw bytes.
+ * Returns undefined when the header is malformed or carries no sha-256 member.
+ */
+export function parseContentDigest(value: string): Uint8Array | undefined {
+  for (const member of value.split(',')) {
+    const eq = member.indexOf('=');
+    if (eq < 0) continue;
+    const key = member.slice(0, eq).trim().toLowerCase();
+    const item = member.slice(eq + 1).trim();
+    if (key !== 'sha-256') continue;
+    if (item.length < 2 || !item.startsWith(':') || !item.endsWith(':')) return undefined;
+    const b64 = item.slice(1, -1);
+    if (!BASE64.test(b64) || b64.length % 4 !== 0) return undefined;
+    const bytes = base64ToBytes(b64);
+    return bytes.length === 32 ? bytes : undefined;
+  }
+  return undefined;
+}
+
+export function formatContentDigest(sha256: Uint8Array): string {
+  return `sha-256=:${bytesToBase64(sha256)}:`;
+}
+
+/** The SHA-256 of `data` as an RFC 9530 `Content-Digest` value (Web Crypto: page, worker and Node). */
+export async function contentDigestOf(data: ArrayBuffer | Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', data as Parameters<typeof crypto.subtle.digest>[1]);
+  return formatContentDigest(new Uint8Array(digest));
+}
+
+export function formatComplete(complete: boolean): string {
+  return complete ? '?1' : '?0';
+}
+
+export function parseComplete(value: string | null | undefined): boolean {
+  return value?.trim() === '?1';
+}
+
+function bytesToBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+function base64ToBytes(b64: string): Uint8Array {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}

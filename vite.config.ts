@@ -1,0 +1,61 @@
+import { defineConfig } from 'vitest/config';
+import { resolve } from 'node:path';
+
+const root = import.meta.dirname;
+
+// `vite build` builds the demo page; `vite build --mode sw` builds the ready service worker
+// as one classic script (dist/demo/sw.js) so it also works with importScripts.
+export default defineConfig(({ mode }) => {
+  if (mode === 'sw') {
+    return {
+      publicDir: false,
+      build: {
+        outDir: resolve(root, 'dist/demo'),
+        emptyOutDir: false,
+        sourcemap: true,
+        lib: {
+          entry: resolve(root, 'sw/sw.ts'),
+          formats: ['iife'],
+          name: 'ResilientUploadSW',
+          fileName: () => 'sw.js',
+        },
+      },
+    };
+  }
+  return {
+    root: resolve(root, 'demo'),
+    build: {
+      outDir: resolve(root, 'dist/demo'),
+      emptyOutDir: true,
+      sourcemap: true,
+    },
+    test: {
+      root,
+      projects: [
+        {
+          extends: true,
+          test: {
+            name: 'unit',
+            root,
+            include: ['test/**/*.test.ts'],
+            exclude: ['test/browser/**', 'node_modules/**'],
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
+          },
+        },
+        {
+          extends: true,
+          test: {
+            name: 'browser',
+            root,
+            include: ['test/browser/**/*.test.ts'],
+            // One Chromium at a time: the machine has two cores.
+            fileParallelism: false,
+            testTimeout: 180_000,
+            hookTimeout: 120_000,
+          },
+        },
+      ],
+    },
+  };
+});
