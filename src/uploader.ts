@@ -1,0 +1,227 @@
+import { Workbox } from 'workbox-window';
+import { UploadError } from './protocol/errors.js';
+import { isEventEnvelope, type AddOptions, type PageRequest, type ReplyMap, type UploadEvent, type UploadView } from './protocol/messages.js';
+import { request } from './rpc.js';
+import { TypedEmitter, type Listener, type UploaderEventName } from './events.js';
+import { assertFits, requestPersistence, storageStatus, type StorageStatus } from './storage.js';
+
+export interface UploaderOptions {
+  /** URL of the service worker script that calls `installUploader()` (or the shipped `sw.js`). */
+  readonly serviceWorker: string;
+  /** Registration scope; defaults to the script's directory. */
+  readonly scope?: string;
+  /** Default base URL of the upload API for `add`. */
+  readonly endpoint?: string;
+  /** How long to wait for any reply from the worker (ms). Default 10 000; `add` gets `addTimeoutMs`. */
+  readonly timeoutMs?: number;
+  /** Storing a large file can take longer. Default 60 000. */
+  readonly addTimeoutMs?: number;
+  /** Ask the browser for persistent storage. Default true. */
+  readonly persist?: boolean;
+}
+
+/** The page's handle on the service-worker uploader. */
+export interface Uploader {
+  /** Stores the file(s) in the worker's IndexedDB; resolves when stored, not when uploaded. */
+  add(file: File, options?: AddOptions): Promise<UploadView>;
+  add(files: Iterable<File> | ArrayLike<File>, options?: AddOptions): Promise<UploadView[]>;
+  list(): Promise<UploadView[]>;
+  pause(uploadId: string): Promise<UploadView>;
+  resume(uploadId: string): Promise<UploadView>;
+  /** Stops the upload, deletes the stored file and the server's partial data. */
+  cancel(uploadId: string): Promise<UploadView>;
+  retry(uploadId: string): Promise<UploadView>;
+  clearCompleted(): Promise<number>;
+  /** The latest view of every upload this tab knows of. */
+  readonly uploads: readonly UploadView[];
+  storage(): Promise<StorageStatus>;
+  on<K extends UploaderEventName>(name: K, listener: Listener<K>): () => void;
+  off<K extends UploaderEventName>(name: K, listener: Listener<K>): void;
+  /** Stops listening to the worker; uploads go on. */
+  close(): void;
+}
+
+/**
+ * Registers (or reuses) the service worker and connects to it. Resolves after the first
+ * snapshot arrived, so `uploads` already lists what other tabs or earlier visits started.
+ */
+export async function createUploader(options: UploaderOptions): Promise<Uploader> {
+  const container = navigator.serviceWorker as ServiceWorkerContainer | undefined;
+  if (!container) {
+    throw new UploadError('NO_SERVICE_WORKER', 'Service workers are not available here (they need a secure context: https or localhost)');
+  }
+  const wb = new Workbox(options.serviceWorker, options.scope === undefined ? {} : { scope: options.scope });
+  let registration: ServiceWorkerRegistration | undefined;
+  try {
+    registration = await wb.register({ immediate: true });
+  } catch (cause) {
+    throw new UploadError('NO_SERVICE_WORKER', `Could not register the service worker ${options.serviceWorker}`, { cause });
+  }
+  if (!registration) throw new UploadError('NO_SERVICE_WORKER', 'The browser refused to register the service worker');
+  const worker = await activeWorker(registration, options.timeoutMs ?? 10_000);
+  const uploader = new PageUploader(worker, registration, container, options);
+  if (options.persist ?? true) await requestPersistence(navigator.storage);
+  await uploader.connect();
+  return uploader;
+}
+
+function activeWorker(registration: ServiceWorkerRegistration, timeoutMs: number): Promise<ServiceWorker> {
+  if (registration.active) return Promise.resolve(registration.active);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new UploadError('TIMEOUT', `The service worker did not activate within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const check = (): void => {
+      if (registration.active) {
+        clearTimeout(timer);
+        resolve(registration.active);
+      }
+    };
+    for (const w of [registration.installing, registration.waiting]) w?.addEventListener('statechange', check);
+    registration.addEventListener('updatefound', () => registration.installing?.addEventListener('statechange', check));
+  });
+}
+
+class PageUploader implements Uploader {
+  readonly #emitter = new TypedEmitter();
+  readonly #views = new Map<string, UploadView>();
+  readonly #options: UploaderOptions;
+  readonly #container: ServiceWorkerContainer;
+  readonly #registration: ServiceWorkerRegistration;
+  #worker: ServiceWorker;
+  readonly #onMessage = (event: MessageEvent<unknown>): void => {
+    if (isEventEnvelope(event.data)) this.#apply(event.data.event);
+  };
+  readonly #onOnline = (): void => {
+    void this.#send({ type: 'online' }).catch(() => undefined);
+  };
+
+  constructor(worker: ServiceWorker, registration: ServiceWorkerRegistration, container: ServiceWorkerContainer, options: UploaderOptions) {
+    this.#worker = worker;
+    this.#registration = registration;
+    this.#container = container;
+    this.#options = options;
+  }
+
+  async connect(): Promise<void> {
+    this.#container.addEventListener('message', this.#onMessage);
+    this.#container.startMessages();
+    globalThis.addEventListener?.('online', this.#onOnline);
+    // `hello` also (re)starts the engine in a worker the browser had stopped.
+    const snapshot = await this.#send({ type: 'hello' });
+    for (const view of snapshot) this.#store(view);
+    this.#emitSnapshot();
+  }
+
+  get uploads(): readonly UploadView[] {
+    return [...this.#views.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  add(file: File, options?: AddOptions): Promise<UploadView>;
+  add(files: Iterable<File> | ArrayLike<File>, options?: AddOptions): Promise<UploadView[]>;
+  async add(input: File | Iterable<File> | ArrayLike<File>, options: AddOptions = {}): Promise<UploadView | UploadView[]> {
+    if (input instanceof Blob) return this.#addOne(input, options);
+    const files = Array.from(input as ArrayLike<File>);
+    const views: UploadView[] = [];
+    for (const file of files) views.push(await this.#addOne(file, options));
+    return views;
+  }
+
+  async #addOne(file: File, options: AddOptions): Promise<UploadView> {
+    if (!(file instanceof Blob)) throw new UploadError('INVALID_ARGUMENT', 'add() takes File objects');
+    await assertFits(navigator.storage, file.size);
+    const endpoint = options.endpoint ?? this.#options.endpoint;
+    const view = await this.#send(
+      {
+        type: 'add',
+        file,
+        name: file.name,
+        lastModified: file.lastModified,
+        options: { ...options, ...(endpoint === undefined ? {} : { endpoint }) },
+      },
+      this.#options.addTimeoutMs ?? 60_000,
+    );
+    this.#store(view);
+    this.#emitSnapshot();
+    return view;
+  }
+
+  list(): Promise<UploadView[]> {
+    return this.#send({ type: 'list' });
+  }
+  pause(uploadId: string): Promise<UploadView> {
+    return this.#act({ type: 'pause', uploadId });
+  }
+  resume(uploadId: string): Promise<UploadView> {
+    return this.#act({ type: 'resume', uploadId });
+  }
+  cancel(uploadId: string): Promise<UploadView> {
+    return this.#act({ type: 'cancel', uploadId });
+  }
+  retry(uploadId: string): Promise<UploadView> {
+    return this.#act({ type: 'retry', uploadId });
+  }
+  async clearCompleted(): Promise<number> {
+    const removed = await this.#send({ type: 'clear-completed' });
+    const fresh = await this.list();
+    this.#views.clear();
+    for (const view of fresh) this.#store(view);
+    this.#emitSnapshot();
+    return removed;
+  }
+
+  storage(): Promise<StorageStatus> {
+    return storageStatus(navigator.storage);
+  }
+
+  on<K extends UploaderEventName>(name: K, listener: Listener<K>): () => void {
+    return this.#emitter.on(name, listener);
+  }
+  off<K extends UploaderEventName>(name: K, listener: Listener<K>): void {
+    this.#emitter.off(name, listener);
+  }
+
+  close(): void {
+    this.#container.removeEventListener('message', this.#onMessage);
+    globalThis.removeEventListener?.('online', this.#onOnline);
+  }
+
+  async #act(req: Extract<PageRequest, { uploadId: string }>): Promise<UploadView> {
+    const view = (await this.#send(req)) as UploadView;
+    this.#store(view);
+    this.#emitSnapshot();
+    return view;
+  }
+
+  #send<R extends PageRequest>(req: R, timeoutMs = this.#options.timeoutMs ?? 10_000): Promise<ReplyMap[R['type']]> {
+    // A newer worker may have taken over since we connected.
+    this.#worker = this.#registration.active ?? this.#worker;
+    return request(this.#worker, req, timeoutMs);
+  }
+
+  /** Keeps the newest view: a snapshot may arrive after an event it predates. */
+  #store(view: UploadView): boolean {
+    const known = this.#views.get(view.id);
+    if (known && known.updatedAt > view.updatedAt) return false;
+    this.#views.set(view.id, view);
+    return true;
+  }
+
+  #apply(event: UploadEvent): void {
+    if (event.type === 'removed') {
+      this.#views.delete(event.uploadId);
+      this.#emitter.emit('removed', { uploadId: event.uploadId });
+      this.#emitSnapshot();
+      return;
+    }
+    if (!this.#store(event.upload)) return;
+    if (event.type === 'error') this.#emitter.emit('error', { upload: event.upload, error: event.error });
+    else this.#emitter.emit(event.type, { upload: event.upload });
+    this.#emitSnapshot();
+  }
+
+  #emitSnapshot(): void {
+    this.#emitter.emit('snapshot', { uploads: [...this.uploads] });
+  }
+}
