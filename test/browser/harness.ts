@@ -118,3 +118,18 @@ export async function stopServiceWorkers(page: Page): Promise<void> {
   await cdp.send('ServiceWorker.stopAllWorkers');
   await cdp.detach();
 }
+
+/** SHA-256 of every completed file the server holds (metadata files aside), whatever its layout. */
+export async function completedHashes(uploadDir: string): Promise<Set<string>> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const out = new Set<string>();
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (!entry.name.endsWith('.json')) out.add(sha256(await readFile(path)));
+    }
+  };
+  await walk(join(uploadDir, 'complete'));
+  return out;
+}
