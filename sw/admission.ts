@@ -1,0 +1,78 @@
+// Turning an `add` request into a new record: validation, endpoint, file id, storage check.
+import { UploadError, classicFileId, isValidFileId, type PageRequest } from '../src/protocol/index.js';
+import { MiB } from './chunk-size.js';
+import type { UploadRecord } from './record.js';
+
+export type AddRequest = Extract<PageRequest, { type: 'add' }>;
+
+/** What `navigator.storage.estimate()` resolves to. */
+export interface StorageEstimateLike {
+  readonly quota?: number;
+  readonly usage?: number;
+}
+
+/** Room kept free beyond the file itself (IndexedDB's own overhead, the record). */
+export const STORAGE_MARGIN_BYTES = 1 * MiB;
+
+/** Absolute endpoint without a trailing slash; relative ones resolve against `base`. */
+export function resolveEndpoint(endpoint: string | undefined, base: string): string {
+  try {
+    const url = new URL(endpoint ?? base, base.endsWith('/') ? base : `${base}/`);
+    return url.href.replace(/\/+$/, '');
+  } catch (cause) {
+    throw new UploadError('INVALID_ARGUMENT', `Invalid endpoint: ${String(endpoint)}`, { cause });
+  }
+}
+
+/** The file's identity and endpoint, checked; throws `INVALID_ARGUMENT`. */
+export function identify(request: AddRequest, defaultEndpoint: string): { fileId: string; endpoint: string } {
+  const { file, name, lastModified, options } = request;
+  if (!(file instanceof Blob)) throw new UploadError('INVALID_ARGUMENT', 'add needs a File or Blob');
+  if (typeof name !== 'string' || !Number.isFinite(lastModified)) {
+    throw new UploadError('INVALID_ARGUMENT', 'add needs a name and a lastModified time');
+  }
+  for (const [key, value] of Object.entries({ ...options?.headers, ...options?.metadata })) {
+    if (typeof value !== 'string') throw new UploadError('INVALID_ARGUMENT', `Header or metadata ${key} is not a string`);
+  }
+  const fileId = options?.fileId ?? classicFileId({ name, size: file.size, lastModified });
+  if (!isValidFileId(fileId)) throw new UploadError('INVALID_ARGUMENT', 'The file id is empty or longer than 1024 bytes');
+  return { fileId, endpoint: resolveEndpoint(options?.endpoint, defaultEndpoint) };
+}
+
+export function newRecord(request: AddRequest, id: string, fileId: string, endpoint: string, now: number): UploadRecord {
+  return {
+    id,
+    fileId,
+    endpoint,
+    headers: { ...request.options?.headers },
+    metadata: { ...request.options?.metadata },
+    name: request.name,
+    type: request.file.type,
+    size: request.file.size,
+    lastModified: request.lastModified,
+    state: 'queued',
+    offset: 0,
+    attempts: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/**
+ * Rejects with `QUOTA_EXCEEDED` when the file clearly does not fit. An estimate that fails or
+ * lacks numbers lets the file through: the store's own quota error is the final word.
+ */
+export async function checkQuota(estimate: (() => Promise<StorageEstimateLike>) | undefined, bytes: number): Promise<void> {
+  if (estimate === undefined) return;
+  let found: StorageEstimateLike;
+  try {
+    found = await estimate();
+  } catch {
+    return;
+  }
+  if (found.quota === undefined || found.usage === undefined) return;
+  const free = found.quota - found.usage;
+  if (bytes + STORAGE_MARGIN_BYTES > free) {
+    throw new UploadError('QUOTA_EXCEEDED', `The file needs ${bytes} bytes but only ${Math.max(0, free)} are free for this site`);
+  }
+}

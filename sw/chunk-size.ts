@@ -1,0 +1,58 @@
+// How big the next chunk is. Each POST costs a round trip (~12 ms in Chromium), so small chunks
+// are slow; big chunks make progress jumpy and a cut wastes more. Aim for ~1.5 s per chunk.
+
+export interface ChunkPolicy {
+  readonly minBytes: number;
+  readonly maxBytes: number;
+  readonly initialBytes: number;
+  /** Time one chunk should take. */
+  readonly targetMs: number;
+  /** Weight of the newest rate sample in the moving average (0..1]. */
+  readonly smoothing: number;
+  /** Sizes are rounded down to a multiple of this. */
+  readonly granularity: number;
+}
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+
+export const DEFAULT_CHUNK_POLICY: ChunkPolicy = {
+  minBytes: 256 * KiB,
+  maxBytes: 64 * MiB,
+  initialBytes: 1 * MiB,
+  targetMs: 1_500,
+  smoothing: 0.5,
+  granularity: 64 * KiB,
+};
+
+/** The adaptive state of one upload. */
+export interface ChunkState {
+  readonly size: number;
+  /** Smoothed rate in bytes/s, once measured. */
+  readonly bytesPerSecond?: number;
+}
+
+export function initialChunkState(policy: ChunkPolicy = DEFAULT_CHUNK_POLICY): ChunkState {
+  return { size: clampSize(policy.initialBytes, policy) };
+}
+
+/** After a chunk of `bytes` took `ms`: the new rate estimate and the next size. */
+export function afterChunk(state: ChunkState, bytes: number, ms: number, policy: ChunkPolicy = DEFAULT_CHUNK_POLICY): ChunkState {
+  if (bytes <= 0) return state;
+  const sample = (bytes * 1000) / Math.max(ms, 1);
+  const rate = state.bytesPerSecond === undefined ? sample : policy.smoothing * sample + (1 - policy.smoothing) * state.bytesPerSecond;
+  // At most ×4 per step: one lucky fast chunk should not jump straight to the maximum.
+  const wanted = Math.min((rate * policy.targetMs) / 1000, state.size * 4);
+  return { size: clampSize(wanted, policy), bytesPerSecond: rate };
+}
+
+/** After a failed chunk: halve, so a flaky link wastes less on the next cut. */
+export function afterFailure(state: ChunkState, policy: ChunkPolicy = DEFAULT_CHUNK_POLICY): ChunkState {
+  return { ...state, size: clampSize(state.size / 2, policy) };
+}
+
+function clampSize(bytes: number, policy: ChunkPolicy): number {
+  const step = Math.max(1, policy.granularity);
+  const rounded = Math.floor(bytes / step) * step;
+  return Math.min(policy.maxBytes, Math.max(policy.minBytes, rounded));
+}

@@ -1,0 +1,13 @@
+// Public entry `resilient-upload/sw`: add the uploader to your own service worker, or build on its parts.
+export { installUploader, SYNC_TAG, type InstallOptions } from './install.js';
+export { UploadEngine, type EngineDeps } from './engine.js';
+export { systemClock, type Clock } from './clock.js';
+export type { UploadStore } from './store.js';
+export { IdbUploadStore, type IdbUploadStoreOptions } from './idb-store.js';
+export { MemoryUploadStore, type MemoryUploadStoreOptions } from './memory-store.js';
+export { toView, type UploadRecord } from './record.js';
+export { DB_NAME, DB_VERSION, UPLOADS_STORE, BLOBS_STORE } from './db.js';
+export { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry.js';
+export { DEFAULT_CHUNK_POLICY, type ChunkPolicy } from './chunk-size.js';
+export { DEFAULT_TIMEOUT_POLICY, type TimeoutPolicy } from './transport.js';
+export type { StorageEstimateLike } from './admission.js';

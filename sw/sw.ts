@@ -1,0 +1,5 @@
+// The ready service worker (dist/demo/sw.js): uploads to the worker's own origin, for the demo
+// and for apps that `importScripts('sw.js')` from their own worker.
+import { installUploader } from './index.js';
+
+installUploader();
