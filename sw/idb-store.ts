@@ -40,17 +40,23 @@ export class IdbUploadStore implements UploadStore {
   async add(record: UploadRecord, blob: Blob): Promise<void> {
     await this.#run('store the file', async (db) => {
       const tx = db.transaction([UPLOADS_STORE, BLOBS_STORE], 'readwrite');
-      const done = tx.done;
-      done.catch(() => undefined); // observed below; avoids an unhandled rejection when we abort
+      // Every promise observed at once: after an abort the others reject too, and must not go unhandled.
+      const pending: Promise<unknown>[] = [];
+      const watch = (p: Promise<unknown>): void => {
+        p.catch(() => undefined);
+        pending.push(p);
+      };
+      watch(tx.done);
       try {
         // Both writes in one transaction: a quota error aborts it and leaves neither.
-        await Promise.all([tx.objectStore(UPLOADS_STORE).add(record), tx.objectStore(BLOBS_STORE).put(blob, record.id)]);
-        await done;
+        watch(tx.objectStore(UPLOADS_STORE).add(record));
+        watch(tx.objectStore(BLOBS_STORE).put(blob, record.id));
+        await Promise.all(pending);
       } catch (error) {
         try {
           tx.abort();
         } catch {
-          // already finished or aborted by the engine
+          // already finished or aborted by the browser
         }
         throw error;
       }

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { UploadError, type UploadState } from '../../src/protocol/index.js';
+import { DEFAULT_CHUNK_POLICY, KiB, MiB, afterChunk, afterFailure, initialChunkState, type ChunkState } from '../../sw/chunk-size.js';
+import { ProgressThrottle } from '../../sw/progress-throttle.js';
+import { DEFAULT_RETRY_POLICY, retryDelay } from '../../sw/retry.js';
+import { isDue, nextWakeAt, pickNext, type Schedulable } from '../../sw/scheduler.js';
+import { nextState, transition, type UploadAction } from '../../sw/transitions.js';
+
+const up = (id: string, state: UploadState, createdAt: number, retryAt?: number): Schedulable => ({
+  id,
+  state,
+  createdAt,
+  ...(retryAt === undefined ? {} : { retryAt }),
+});
+
+describe('scheduler: which uploads start next', () => {
+  const now = 1_000;
+  it.each([
+    { name: 'oldest queued first', uploads: [up('b', 'queued', 2), up('a', 'queued', 1)], running: [], concurrency: 1, want: ['a'] },
+    { name: 'fills free slots only', uploads: [up('a', 'queued', 1), up('b', 'queued', 2), up('c', 'queued', 3)], running: ['x', 'y'], concurrency: 3, want: ['a'] },
+    { name: 'no free slot', uploads: [up('a', 'queued', 1)], running: ['x', 'y', 'z'], concurrency: 3, want: [] },
+    { name: 'waiting not yet due is skipped', uploads: [up('a', 'waiting', 1, now + 1), up('b', 'queued', 2)], running: [], concurrency: 3, want: ['b'] },
+    { name: 'waiting due now starts', uploads: [up('a', 'waiting', 1, now), up('b', 'waiting', 2, now - 5)], running: [], concurrency: 3, want: ['a', 'b'] },
+    { name: 'paused, failed, done, cancelled never start', uploads: ['paused', 'failed', 'done', 'cancelled'].map((s, i) => up(`u${i}`, s as UploadState, i)), running: [], concurrency: 3, want: [] },
+    { name: 'a running upload is not started twice', uploads: [up('a', 'queued', 1)], running: ['a'], concurrency: 3, want: [] },
+    { name: 'uploading is not started', uploads: [up('a', 'uploading', 1)], running: [], concurrency: 3, want: [] },
+    { name: 'concurrency caps a big queue', uploads: Array.from({ length: 9 }, (_, i) => up(`u${i}`, 'queued', 9 - i)), running: [], concurrency: 3, want: ['u8', 'u7', 'u6'] },
+  ])('$name', ({ uploads, running, concurrency, want }) => {
+    expect(pickNext(uploads, { now, concurrency, running: new Set(running) })).toEqual(want);
+  });
+
+  it.each([
+    { uploads: [], want: undefined },
+    { uploads: [up('a', 'waiting', 1, 5_000), up('b', 'waiting', 2, 3_000)], want: 3_000 },
+    { uploads: [up('a', 'waiting', 1, 500)], want: undefined }, // already due: not a future wake
+    { uploads: [up('a', 'paused', 1, 5_000)], want: undefined },
+  ])('next wake of $uploads.length uploads is $want', ({ uploads, want }) => {
+    expect(nextWakeAt(uploads, now)).toBe(want);
+  });
+
+  it('a waiting upload without retryAt is due', () => {
+    expect(isDue(up('a', 'waiting', 1), now)).toBe(true);
+  });
+});
+
+describe('retry delays', () => {
+  it.each([
+    { attempt: 1, random: 1, want: 1_000 },
+    { attempt: 2, random: 1, want: 2_000 },
+    { attempt: 3, random: 1, want: 4_000 },
+    { attempt: 6, random: 1, want: 32_000 },
+    { attempt: 7, random: 1, want: 60_000 }, // capped
+    { attempt: 1_000, random: 1, want: 60_000 },
+    { attempt: 1, random: 0, want: 500 }, // jitter: half at least
+    { attempt: 7, random: 0, want: 30_000 },
+    { attempt: 3, random: 0.5, want: 3_000 },
+    { attempt: 0, random: 1, want: 1_000 },
+  ])('attempt $attempt with random $random waits $want ms', ({ attempt, random, want }) => {
+    expect(retryDelay(attempt, () => random, DEFAULT_RETRY_POLICY)).toBe(want);
+  });
+
+  it('without jitter the delay is exact', () => {
+    expect(retryDelay(2, () => 0.123, { baseMs: 10, factor: 3, maxMs: 1_000, jitter: 0 })).toBe(30);
+  });
+});
+
+describe('chunk size adapts to throughput', () => {
+  const p = DEFAULT_CHUNK_POLICY;
+  const at = (size: number, bytesPerSecond?: number): ChunkState => ({ size, ...(bytesPerSecond === undefined ? {} : { bytesPerSecond }) });
+  it('starts at 1 MiB', () => expect(initialChunkState(p)).toEqual({ size: 1 * MiB }));
+  it.each([
+    { name: 'fast link grows at most x4 per step', state: at(1 * MiB), bytes: 1 * MiB, ms: 10, want: 4 * MiB },
+    { name: 'about right stays (1 MiB/s → 1.5 MiB)', state: at(1 * MiB), bytes: 1 * MiB, ms: 1_000, want: 1.5 * MiB },
+    { name: 'slow link shrinks to the minimum', state: at(1 * MiB), bytes: 1 * MiB, ms: 60_000, want: 256 * KiB },
+    { name: 'never above the maximum', state: at(64 * MiB, 1e12), bytes: 64 * MiB, ms: 1, want: 64 * MiB },
+    { name: 'smoothing halves the jump', state: at(1 * MiB, 1 * MiB), bytes: 3 * MiB, ms: 1_000, want: 3 * MiB }, // rate (3+1)/2 = 2 MiB/s → 3 MiB
+    { name: 'zero ms does not divide by zero', state: at(256 * KiB), bytes: 256 * KiB, ms: 0, want: 1 * MiB },
+    { name: 'rounds down to 64 KiB', state: at(1 * MiB), bytes: 1_000_000, ms: 1_000, want: 1408 * KiB }, // 1.5e6 B
+  ])('$name', ({ state, bytes, ms, want }) => {
+    expect(afterChunk(state, bytes, ms, p).size).toBe(want);
+  });
+  it('an empty chunk changes nothing', () => expect(afterChunk(at(2 * MiB, 5), 0, 10, p)).toEqual(at(2 * MiB, 5)));
+  it.each([
+    { size: 4 * MiB, want: 2 * MiB },
+    { size: 256 * KiB, want: 256 * KiB },
+  ])('a failure halves $size to $want', ({ size, want }) => {
+    expect(afterFailure(at(size), p).size).toBe(want);
+  });
+});
+
+describe('state transitions', () => {
+  const table: Array<[UploadState, UploadAction, UploadState | undefined]> = [
+    ['queued', 'start', 'uploading'],
+    ['waiting', 'start', 'uploading'],
+    ['paused', 'start', undefined],
+    ['uploading', 'complete', 'done'],
+    ['queued', 'complete', undefined],
+    ['uploading', 'transient', 'waiting'],
+    ['uploading', 'permanent', 'failed'],
+    ['uploading', 'interrupted', 'queued'],
+    ['uploading', 'pause', 'paused'],
+    ['waiting', 'pause', 'paused'],
+    ['paused', 'pause', 'paused'],
+    ['done', 'pause', undefined],
+    ['failed', 'pause', undefined],
+    ['paused', 'resume', 'queued'],
+    ['uploading', 'resume', undefined],
+    ['failed', 'retry', 'queued'],
+    ['waiting', 'retry', 'queued'],
+    ['done', 'retry', undefined],
+    ['paused', 'retry', undefined],
+    ['uploading', 'cancel', 'cancelled'],
+    ['failed', 'cancel', 'cancelled'],
+    ['done', 'cancel', undefined],
+    ['cancelled', 'cancel', undefined],
+    ['cancelled', 'resume', undefined],
+  ];
+  it.each(table)('%s + %s → %s', (state, action, want) => {
+    expect(nextState(state, action)).toBe(want);
+    if (want === undefined) {
+      expect(() => transition(state, action)).toThrow(UploadError);
+      try {
+        transition(state, action);
+      } catch (error) {
+        expect((error as UploadError).code).toBe('INVALID_STATE');
+      }
+    } else {
+      expect(transition(state, action)).toBe(want);
+    }
+  });
+});
+
+describe('progress throttle', () => {
+  it.each([
+    { name: 'first event passes', times: [0], want: [true] },
+    { name: 'at most one per 100 ms', times: [0, 50, 99, 100, 150, 250], want: [true, false, false, true, false, true] },
+  ])('$name', ({ times, want }) => {
+    let now = 0;
+    const throttle = new ProgressThrottle(() => now, 100);
+    expect(times.map((t) => ((now = t), throttle.allow('a')))).toEqual(want);
+  });
+  it('each upload has its own budget; reset lets the next one through', () => {
+    let now = 0;
+    const throttle = new ProgressThrottle(() => now, 100);
+    expect([throttle.allow('a'), throttle.allow('b'), throttle.allow('a')]).toEqual([true, true, false]);
+    throttle.reset('a');
+    now = 1;
+    expect(throttle.allow('a')).toBe(true);
+  });
+});
