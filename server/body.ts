@@ -1,0 +1,79 @@
+import { UploadServerError } from './errors.js';
+
+/**
+ * Wraps a request body so that reading it ends with an error when `signal` aborts (takeover,
+ * shutdown) or no chunk arrives for `idleTimeoutMs`. Each wait has its own listener and timer,
+ * removed once settled: racing against one long-lived promise would retain every chunk.
+ *
+ * When the consumer stops early (limit reached) the source is left alone, so the adapter can
+ * still answer on the same connection; it is cancelled only on abort or timeout.
+ */
+export async function* guardBody(
+  body: AsyncIterable<Uint8Array>,
+  signal: AbortSignal,
+  idleTimeoutMs: number,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const it = body[Symbol.asyncIterator]();
+  let settled = false;
+  try {
+    for (;;) {
+      let result: IteratorResult<Uint8Array>;
+      try {
+        result = await nextOrStop(it, signal, idleTimeoutMs);
+      } catch (err) {
+        settled = true;
+        // A read may still be pending; return() then runs once the adapter destroys the socket.
+        if (err instanceof StopReading) void it.return?.()?.catch(() => undefined);
+        throw err instanceof StopReading ? err.reason : err;
+      }
+      if (result.done) {
+        settled = true;
+        return;
+      }
+      yield result.value;
+    }
+  } finally {
+    // The consumer stopped early: release the source without destroying it.
+    if (!settled) void it.return?.()?.catch(() => undefined);
+  }
+}
+
+class StopReading {
+  constructor(readonly reason: unknown) {}
+}
+
+function nextOrStop(
+  it: AsyncIterator<Uint8Array>,
+  signal: AbortSignal,
+  idleTimeoutMs: number,
+): Promise<IteratorResult<Uint8Array>> {
+  if (signal.aborted) return Promise.reject(new StopReading(reasonOf(signal)));
+  return new Promise((resolve, reject) => {
+    const stop = (reason: unknown): void => {
+      cleanup();
+      reject(new StopReading(reason));
+    };
+    const onAbort = (): void => stop(reasonOf(signal));
+    const timer = setTimeout(() => stop(new UploadServerError('TIMEOUT')), idleTimeoutMs);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    it.next().then(
+      (r) => {
+        cleanup();
+        resolve(r);
+      },
+      (err: unknown) => {
+        cleanup();
+        reject(err);
+      },
+    );
+  });
+}
+
+function reasonOf(signal: AbortSignal): unknown {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new UploadServerError('INTERNAL', 'request aborted', { cause: r });
+}

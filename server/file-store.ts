@@ -1,0 +1,279 @@
+// Disk storage. Layout under `dir`, every name derived from storageKey(namespace, id):
+//   partial/<key>        the bytes received so far: its length IS the offset
+//   partial/<key>.json   id, namespace, size (once sent), name, createdAt; written before the first byte is acknowledged
+//   partial/<key>.guard  empty, or the offset to roll back to while a digest-checked body is being appended
+//   complete/<key>       the finished file (atomic rename from partial/)
+//   complete/<key>.json  its UploadMetadata; its presence is what makes an upload complete
+import { mkdir, open, readdir, rename, truncate } from 'node:fs/promises';
+import { createReadStream, constants } from 'node:fs';
+import { join } from 'node:path';
+import { timingSafeEqual } from 'node:crypto';
+import { UploadServerError, toServerError } from './errors.js';
+import { fsyncDir, readJson, statOrUndefined, unlinkIfExists, writeFileAtomic } from './fs-util.js';
+import { writeAll, writeBody, type WriteChunks } from './file-append.js';
+import { STORAGE_KEY_PATTERN, storageKey } from './storage.js';
+import type { AppendOptions, CompletedUpload, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from './storage.js';
+import { systemClock, type Clock } from './types.js';
+
+export interface FileStoreOptions {
+  readonly dir: string;
+  readonly clock?: Clock;
+  /** Test seam: how batches reach the file (e.g. to simulate ENOSPC). */
+  readonly writeChunks?: WriteChunks;
+}
+
+interface PartialMeta {
+  id: string;
+  namespace: string;
+  size?: number;
+  name?: string;
+  createdAt: string;
+}
+
+export class FileStore implements UploadStorage {
+  private readonly partialDir: string;
+  private readonly completeDir: string;
+  private readonly clock: Clock;
+  private readonly writeChunks: WriteChunks;
+  private ready: Promise<void> | undefined;
+  /** Per process, each upload is repaired once (guard roll-back, half-done completion) before first use. */
+  private readonly recovered = new Map<string, Promise<void>>();
+  /** Offset already fsynced by an append in flight: status() reports no more than this. */
+  private readonly durable = new Map<string, number>();
+
+  constructor(options: FileStoreOptions) {
+    this.partialDir = join(options.dir, 'partial');
+    this.completeDir = join(options.dir, 'complete');
+    this.clock = options.clock ?? systemClock;
+    this.writeChunks = options.writeChunks ?? writeAll;
+  }
+
+  async status(ref: UploadRef): Promise<UploadStatus | undefined> {
+    const key = await this.prepare(ref);
+    const done = await readJson<UploadMetadata>(this.completePath(key, '.json'));
+    if (done) return { offset: done.size, size: done.size, complete: true, name: done.name };
+    const st = await statOrUndefined(this.partialPath(key));
+    if (!st) {
+      // A completion may have renamed the data between the two looks.
+      const late = await readJson<UploadMetadata>(this.completePath(key, '.json'));
+      return late ? { offset: late.size, size: late.size, complete: true, name: late.name } : undefined;
+    }
+    const meta = await readJson<PartialMeta>(this.partialPath(key, '.json'));
+    const durable = this.durable.get(key);
+    const offset = durable === undefined ? st.size : Math.min(st.size, durable);
+    return { offset, size: meta?.size, complete: false, name: meta?.name };
+  }
+
+  async append(ref: UploadRef, body: AsyncIterable<Uint8Array>, options: AppendOptions): Promise<{ offset: number }> {
+    const key = await this.prepare(ref);
+    const done = await readJson<UploadMetadata>(this.completePath(key, '.json'));
+    if (done) throw new UploadServerError('ALREADY_COMPLETE', undefined, { offset: done.size, complete: true });
+    const dataPath = this.partialPath(key);
+    const held = await sizeOf(dataPath);
+    if (held !== options.start) throw new UploadServerError('OFFSET_MISMATCH', undefined, { offset: held });
+    const fh = await open(dataPath, constants.O_RDWR | constants.O_CREAT, 0o600);
+    try {
+      const start = (await fh.stat()).size;
+      if (start !== options.start) throw new UploadServerError('OFFSET_MISMATCH', undefined, { offset: start });
+      await this.writeMeta(ref, key, options);
+      const digest = options.digest;
+      if (digest) await this.setGuard(key, String(start));
+      this.durable.set(key, start);
+      const out = await writeBody(fh, body, {
+        position: start,
+        maxBytes: options.maxBytes,
+        hash: digest !== undefined,
+        writeChunks: this.writeChunks,
+      });
+      const verified = !!digest && !!out.sha256 && timingSafeEqual(out.sha256, digest);
+      const failure =
+        out.writeError !== undefined
+          ? toServerError(out.writeError)
+          : out.overflow
+            ? new UploadServerError('TOO_LARGE')
+            : out.bodyError !== undefined
+              ? toServerError(out.bodyError)
+              : digest && !verified
+                ? new UploadServerError('DIGEST_MISMATCH')
+                : undefined;
+      // With a digest, anything short of a verified body is rolled back: only checked bytes count.
+      if (digest && failure) await fh.truncate(start);
+      const offset = await syncAndMeasure(fh);
+      if (digest) await this.setGuard(key, '');
+      if (failure) throw failure.withOffset(offset);
+      return { offset };
+    } catch (err) {
+      if (err instanceof UploadServerError && err.offset !== undefined) throw err;
+      throw toServerError(err, await sizeOf(dataPath));
+    } finally {
+      this.durable.delete(key);
+      await fh.close();
+    }
+  }
+
+  async complete(ref: UploadRef): Promise<CompletedUpload> {
+    const key = await this.prepare(ref);
+    const path = this.completePath(key);
+    await rename(this.partialPath(key), path);
+    const metadata = await this.finish(ref, key);
+    return { path, metadata };
+  }
+
+  async remove(ref: UploadRef): Promise<boolean> {
+    const key = await this.prepare(ref);
+    const done = await readJson<UploadMetadata>(this.completePath(key, '.json'));
+    if (done) throw new UploadServerError('ALREADY_COMPLETE', undefined, { offset: done.size, complete: true });
+    return this.removePartial(key);
+  }
+
+  async read(ref: UploadRef): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const key = await this.prepare(ref);
+    for (const path of [this.completePath(key), this.partialPath(key)]) {
+      if (await statOrUndefined(path)) return createReadStream(path);
+    }
+    return undefined;
+  }
+
+  async sweep(before: number): Promise<number> {
+    await this.ensureDirs();
+    let removed = 0;
+    for (const name of await readdir(this.partialDir)) {
+      if (!STORAGE_KEY_PATTERN.test(name) || this.durable.has(name)) continue;
+      const st = await statOrUndefined(join(this.partialDir, name));
+      if (st && st.mtimeMs < before && (await this.removePartial(name))) removed++;
+    }
+    return removed;
+  }
+
+  /** Path of the finished file of an upload (for onComplete consumers and tests). */
+  completedPath(ref: UploadRef): string {
+    return this.completePath(storageKey(ref));
+  }
+
+  private async removePartial(key: string): Promise<boolean> {
+    const existed = await unlinkIfExists(this.partialPath(key));
+    await unlinkIfExists(this.partialPath(key, '.json'));
+    await unlinkIfExists(this.partialPath(key, '.guard'));
+    await fsyncDir(this.partialDir);
+    return existed;
+  }
+
+  /** Records id, size and name durably before any byte of this upload is acknowledged. */
+  private async writeMeta(ref: UploadRef, key: string, options: AppendOptions): Promise<void> {
+    const path = this.partialPath(key, '.json');
+    const meta = await readJson<PartialMeta>(path);
+    const size = meta?.size ?? options.size;
+    const name = meta?.name ?? options.name;
+    if (meta && meta.size === size && meta.name === name) return;
+    const next: PartialMeta = {
+      id: ref.id,
+      namespace: ref.namespace,
+      ...(size === undefined ? {} : { size }),
+      ...(name === undefined ? {} : { name }),
+      createdAt: meta?.createdAt ?? new Date(this.clock.now()).toISOString(),
+    };
+    // Also makes the new data file's directory entry durable (writeFileAtomic fsyncs the dir).
+    await writeFileAtomic(path, JSON.stringify(next));
+  }
+
+  private async finish(ref: UploadRef, key: string): Promise<UploadMetadata> {
+    const meta = await readJson<PartialMeta>(this.partialPath(key, '.json'));
+    const size = (await statOrUndefined(this.completePath(key)))?.size ?? 0;
+    const metadata: UploadMetadata = {
+      id: ref.id,
+      namespace: ref.namespace,
+      size,
+      ...(meta?.name === undefined ? {} : { name: meta.name }),
+      createdAt: meta?.createdAt ?? new Date(this.clock.now()).toISOString(),
+      completedAt: new Date(this.clock.now()).toISOString(),
+    };
+    await writeFileAtomic(this.completePath(key, '.json'), JSON.stringify(metadata));
+    await fsyncDir(this.partialDir);
+    await this.removePartial(key);
+    return metadata;
+  }
+
+  /** The guard file is rewritten in place (a few bytes, one block) and fsynced. */
+  private async setGuard(key: string, value: string): Promise<void> {
+    const fh = await open(this.partialPath(key, '.guard'), 'w', 0o600);
+    try {
+      await fh.writeFile(value);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    // The guard's own directory entry must survive a crash to be found by recovery.
+    if (value !== '') await fsyncDir(this.partialDir);
+  }
+
+  private async prepare(ref: UploadRef): Promise<string> {
+    await this.ensureDirs();
+    const key = storageKey(ref);
+    let p = this.recovered.get(key);
+    if (!p) {
+      p = this.recover(ref, key);
+      this.recovered.set(key, p);
+    }
+    await p;
+    return key;
+  }
+
+  /** Repairs what a crash (kill -9, power loss) may have left half done. */
+  private async recover(ref: UploadRef, key: string): Promise<void> {
+    const guard = await readText(this.partialPath(key, '.guard'));
+    if (guard) {
+      // A digest-checked body was being appended: its bytes were never verified.
+      const base = Number(guard);
+      const st = await statOrUndefined(this.partialPath(key));
+      if (st && Number.isSafeInteger(base) && base < st.size) {
+        await truncate(this.partialPath(key), base);
+        const fh = await open(this.partialPath(key), 'r+');
+        await fh.sync().finally(() => fh.close());
+      }
+      await this.setGuard(key, '');
+    }
+    const hasData = await statOrUndefined(this.completePath(key));
+    const hasMeta = await statOrUndefined(this.completePath(key, '.json'));
+    if (hasData && !hasMeta) await this.finish(ref, key);
+    else if (hasMeta) await this.removePartial(key);
+  }
+
+  private ensureDirs(): Promise<void> {
+    this.ready ??= Promise.all([
+      mkdir(this.partialDir, { recursive: true }),
+      mkdir(this.completeDir, { recursive: true }),
+    ]).then(() => undefined);
+    return this.ready;
+  }
+
+  private partialPath(key: string, suffix = ''): string {
+    return join(this.partialDir, key + suffix);
+  }
+
+  private completePath(key: string, suffix = ''): string {
+    return join(this.completeDir, key + suffix);
+  }
+}
+
+async function syncAndMeasure(fh: import('node:fs/promises').FileHandle): Promise<number> {
+  try {
+    await fh.sync();
+  } catch (err) {
+    throw toServerError(err, (await fh.stat()).size);
+  }
+  return (await fh.stat()).size;
+}
+
+async function sizeOf(path: string): Promise<number> {
+  return (await statOrUndefined(path))?.size ?? 0;
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  const fh = await open(path, 'r').catch(() => undefined);
+  if (!fh) return undefined;
+  try {
+    return (await fh.readFile('utf8')).trim();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,51 @@
+import { UploadServerError } from './errors.js';
+
+/** The right to write one upload; `signal` aborts when a newer request takes over. */
+export interface Lease {
+  readonly signal: AbortSignal;
+  release(): void;
+}
+
+interface Holder {
+  readonly controller: AbortController;
+  readonly released: Promise<void>;
+}
+
+/**
+ * One writer per upload, newest wins: a client that lost its connection reconnects before the
+ * server noticed, and must not wait for the dead request. acquire() aborts the current holder
+ * (its body read ends, what it delivered is kept) and resolves once it has released.
+ */
+export class WriterLocks {
+  private readonly holders = new Map<string, Holder>();
+
+  async acquire(key: string): Promise<Lease> {
+    const controller = new AbortController();
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    const mine: Holder = { controller, released };
+    const previous = this.holders.get(key);
+    // Registered at once, so an even newer request aborts this one while it still waits.
+    this.holders.set(key, mine);
+    if (previous) {
+      previous.controller.abort(new UploadServerError('BUSY'));
+      await previous.released;
+    }
+    let done = false;
+    return {
+      signal: controller.signal,
+      release: () => {
+        if (done) return;
+        done = true;
+        if (this.holders.get(key) === mine) this.holders.delete(key);
+        release();
+      },
+    };
+  }
+
+  isHeld(key: string): boolean {
+    return this.holders.has(key);
+  }
+}

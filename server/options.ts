@@ -1,0 +1,42 @@
+import type { CorsOrigins } from './cors.js';
+import type { CompletedUpload, UploadStorage } from './storage.js';
+import type { Clock, RequestInfo } from './types.js';
+
+/** Configuration of the upload handler. Every field is optional. */
+export interface UploadServerOptions {
+  /** Where the disk store keeps uploads. Default `./uploads`. Ignored when `storage` is given. */
+  uploadDir?: string;
+  /** Largest upload accepted, in bytes. Default 10 GiB. */
+  maxUploadSize?: number;
+  /** URL prefix of the API, e.g. `/api/files` → `/api/files/status`. Default `''`. */
+  basePath?: string;
+  /** Origins allowed cross-origin (preflight answered, protocol headers exposed), or `'*'`. Default none. */
+  corsOrigins?: CorsOrigins;
+  /**
+   * Returns the namespace the request's uploads live in (e.g. a user id), so equal file ids of
+   * two users never meet. Refuse by throwing `new UploadServerError('UNAUTHORIZED' | 'FORBIDDEN')`;
+   * any other throw answers 500. Default: everyone shares the namespace `''`.
+   */
+  authorize?: (req: RequestInfo) => string | Promise<string>;
+  /** Called once per finished file, after it is durably in place. Errors are logged, not sent. */
+  onComplete?: (info: CompletedUpload) => void | Promise<void>;
+  /** A body that sends nothing for this long is ended; what arrived is kept. Default 30 s. */
+  idleTimeoutMs?: number;
+  /** Partial uploads untouched for this long are removed by the sweep. Default 24 h. */
+  staleAfterMs?: number;
+  /** How often the sweep runs; 0 disables the timer. Default 1 h. */
+  sweepIntervalMs?: number;
+  /** Storage backend. Default: the disk store in `uploadDir`. */
+  storage?: UploadStorage;
+  /** Time source of the sweep and of metadata times. */
+  clock?: Clock;
+}
+
+export const DEFAULTS = {
+  uploadDir: './uploads',
+  maxUploadSize: 10 * 1024 ** 3,
+  basePath: '',
+  idleTimeoutMs: 30_000,
+  staleAfterMs: 24 * 60 * 60 * 1000,
+  sweepIntervalMs: 60 * 60 * 1000,
+} as const;

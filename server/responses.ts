@@ -1,0 +1,51 @@
+import { H_ERROR_CODE, H_FILE_SIZE, H_UPLOAD_COMPLETE, H_UPLOAD_OFFSET, formatComplete } from '../src/protocol/wire.js';
+import { UploadServerError } from './errors.js';
+import type { UploadResponse } from './types.js';
+
+const TEXT = 'text/plain; charset=utf-8';
+
+/** Where an upload stands, in the headers every offset-bearing response carries. */
+export interface OffsetState {
+  readonly offset: number;
+  readonly complete: boolean;
+  readonly size?: number | undefined;
+}
+
+function offsetHeaders(state: OffsetState): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': TEXT,
+    'cache-control': 'no-store',
+    [H_UPLOAD_OFFSET]: String(state.offset),
+    [H_UPLOAD_COMPLETE]: formatComplete(state.complete),
+  };
+  if (state.size !== undefined) headers[H_FILE_SIZE] = String(state.size);
+  return headers;
+}
+
+/** 200 with the offset as plain text: what the classic client reads with `+await res.text()`. */
+export function offsetResponse(state: OffsetState): UploadResponse {
+  return { status: 200, headers: offsetHeaders(state), body: String(state.offset) };
+}
+
+/**
+ * An error: the offset held as body when known (so a 409 re-syncs in one round trip),
+ * otherwise a one-line reason.
+ */
+export function errorResponse(err: UploadServerError, size?: number): UploadResponse {
+  const closeConnection = err.code === 'BUSY' || err.code === 'TIMEOUT' || err.status >= 500;
+  if (err.offset !== undefined) {
+    const headers = offsetHeaders({ offset: err.offset, complete: err.complete, size });
+    headers[H_ERROR_CODE] = err.code;
+    return { status: err.status, headers, body: String(err.offset), closeConnection };
+  }
+  return {
+    status: err.status,
+    headers: { 'content-type': TEXT, 'cache-control': 'no-store', [H_ERROR_CODE]: err.code },
+    body: `${err.message}\n`,
+    closeConnection,
+  };
+}
+
+export function emptyResponse(status: number, headers: Record<string, string> = {}): UploadResponse {
+  return { status, headers, body: '' };
+}

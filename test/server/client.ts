@@ -1,0 +1,113 @@
+// Small HTTP helpers for the server tests: fetch for whole requests, raw sockets for cut ones.
+import { createHash, randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+
+export interface Reply {
+  status: number;
+  body: string;
+  headers: Headers;
+  offset: number | undefined;
+  complete: boolean;
+  code: string | null;
+}
+
+export async function call(url: string, init: { method?: string; headers?: Record<string, string>; body?: Uint8Array | string } = {}): Promise<Reply> {
+  const res = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers: init.headers ?? {},
+    ...(init.body === undefined ? {} : { body: init.body }),
+  });
+  const body = await res.text();
+  const off = res.headers.get('x-upload-offset');
+  return {
+    status: res.status,
+    body,
+    headers: res.headers,
+    offset: off === null ? undefined : Number(off),
+    complete: res.headers.get('x-upload-complete') === '?1',
+    code: res.headers.get('x-error-code'),
+  };
+}
+
+export function status(base: string, id: string, extra: Record<string, string> = {}): Promise<Reply> {
+  return call(`${base}/status`, { headers: { 'X-File-Id': id, ...extra } });
+}
+
+export function post(base: string, id: string, start: number, body: Uint8Array, extra: Record<string, string> = {}): Promise<Reply> {
+  return call(`${base}/upload`, { method: 'POST', headers: { 'X-File-Id': id, 'X-Start-Byte': String(start), ...extra }, body });
+}
+
+export function digestOf(data: Uint8Array): string {
+  return `sha-256=:${createHash('sha256').update(data).digest('base64')}:`;
+}
+
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function randomData(n: number): Buffer {
+  return randomBytes(n);
+}
+
+/**
+ * Sends a POST whose Content-Length promises all of `body`, writes only `sendBytes` of it,
+ * waits until the server has had the chance to read them, then destroys the socket.
+ */
+export async function cutPost(base: string, headers: Record<string, string>, body: Uint8Array, sendBytes: number): Promise<void> {
+  const url = new URL(base);
+  const socket = connect(Number(url.port), url.hostname);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.on('error', () => undefined);
+  const lines = [`POST ${url.pathname.replace(/\/$/, '')}/upload HTTP/1.1`, `Host: ${url.host}`, `Content-Length: ${body.length}`];
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  socket.write(lines.join('\r\n') + '\r\n\r\n');
+  await new Promise<void>((resolve) => socket.write(body.subarray(0, sendBytes), () => resolve()));
+  // Give the server a moment to receive what was written before the connection dies.
+  await new Promise((r) => setTimeout(r, 50));
+  socket.destroy();
+}
+
+/** Opens a raw socket and sends the head of a POST plus `first` body bytes; returns the socket. */
+export async function openPost(base: string, headers: Record<string, string>, length: number, first: Uint8Array) {
+  const url = new URL(base);
+  const socket = connect(Number(url.port), url.hostname);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.on('error', () => undefined);
+  let received = '';
+  socket.on('data', (d: Buffer) => {
+    received += d.toString('latin1');
+  });
+  const lines = [`POST ${url.pathname.replace(/\/$/, '')}/upload HTTP/1.1`, `Host: ${url.host}`, `Content-Length: ${length}`];
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  socket.write(lines.join('\r\n') + '\r\n\r\n');
+  socket.write(first);
+  return { socket, received: () => received };
+}
+
+/** Every file under `dir`, as paths relative to it. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) out.push(relative(dir, join(entry.parentPath, entry.name)));
+  }
+  return out.sort();
+}
+
+export const LAYOUT = /^(partial|complete)\/[0-9a-f]{64}(\.json|\.guard)?$/;
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

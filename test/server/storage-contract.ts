@@ -1,0 +1,168 @@
+// The contract every UploadStorage must pass: a new backend is done when this suite is green.
+import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import type { UploadRef, UploadStorage } from '../../server/index.js';
+import { UploadServerError } from '../../server/index.js';
+
+export interface ContractFixture {
+  storage: UploadStorage;
+  /** Moves the storage's clock forward. */
+  advance(ms: number): void;
+  cleanup(): Promise<void>;
+}
+
+async function* chunks(...parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  for (const p of parts) yield p;
+}
+
+async function* failing(parts: Uint8Array[], error: Error): AsyncGenerator<Uint8Array> {
+  for (const p of parts) yield p;
+  throw error;
+}
+
+async function readAll(storage: UploadStorage, ref: UploadRef): Promise<Buffer | undefined> {
+  const src = await storage.read(ref);
+  if (!src) return undefined;
+  const out: Buffer[] = [];
+  for await (const c of src) out.push(Buffer.from(c));
+  return Buffer.concat(out);
+}
+
+function digest(data: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(data).digest());
+}
+
+async function rejected(p: Promise<unknown>): Promise<UploadServerError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UploadServerError);
+  return err as UploadServerError;
+}
+
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+export function storageContract(name: string, make: () => Promise<ContractFixture>): void {
+  describe(`UploadStorage contract: ${name}`, () => {
+    const ref: UploadRef = { namespace: 'ns', id: 'file-1' };
+    const big = 1_000_000;
+
+    it('reports nothing for an unknown upload', async () => {
+      const f = await make();
+      expect(await f.storage.status(ref)).toBeUndefined();
+      expect(await f.storage.read(ref)).toBeUndefined();
+      await f.cleanup();
+    });
+
+    it('appends in order, records size and name, and completes', async () => {
+      const f = await make();
+      const data = Buffer.alloc(big, 7);
+      expect(await f.storage.append(ref, chunks(data.subarray(0, 400_000)), { start: 0, size: big, name: 'a b.bin', maxBytes: big })).toEqual({ offset: 400_000 });
+      expect(await f.storage.status(ref)).toEqual({ offset: 400_000, size: big, complete: false, name: 'a b.bin' });
+      await f.storage.append(ref, chunks(data.subarray(400_000, 700_000), data.subarray(700_000)), { start: 400_000, maxBytes: big - 400_000 });
+      const done = await f.storage.complete(ref);
+      expect(done.metadata).toMatchObject({ id: 'file-1', namespace: 'ns', size: big, name: 'a b.bin' });
+      expect(typeof done.path).toBe('string');
+      expect(await f.storage.status(ref)).toMatchObject({ offset: big, complete: true });
+      expect((await readAll(f.storage, ref))?.equals(data)).toBe(true);
+      await f.cleanup();
+    });
+
+    it('refuses a start that differs from the offset held, without storing anything', async () => {
+      const f = await make();
+      expect((await rejected(f.storage.append(ref, chunks(bytes('x')), { start: 5, maxBytes: 10 })))).toMatchObject({ code: 'OFFSET_MISMATCH', offset: 0 });
+      expect((await f.storage.status(ref))?.offset ?? 0).toBe(0);
+      await f.storage.append(ref, chunks(bytes('abc')), { start: 0, maxBytes: 10 });
+      expect(await rejected(f.storage.append(ref, chunks(bytes('x')), { start: 2, maxBytes: 10 }))).toMatchObject({ code: 'OFFSET_MISMATCH', offset: 3 });
+      await f.cleanup();
+    });
+
+    it('keeps every byte of a body that fails midway', async () => {
+      const f = await make();
+      const err = await rejected(f.storage.append(ref, failing([bytes('hello '), bytes('wor')], new Error('socket closed')), { start: 0, maxBytes: 100 }));
+      expect(err.offset).toBe(9);
+      expect((await f.storage.status(ref))?.offset).toBe(9);
+      expect((await readAll(f.storage, ref))?.toString()).toBe('hello wor');
+      await f.cleanup();
+    });
+
+    it('keeps the code of an UploadServerError the body fails with', async () => {
+      const f = await make();
+      const err = await rejected(f.storage.append(ref, failing([bytes('ab')], new UploadServerError('TIMEOUT')), { start: 0, maxBytes: 100 }));
+      expect(err).toMatchObject({ code: 'TIMEOUT', offset: 2 });
+      await f.cleanup();
+    });
+
+    it('appends a digest-checked body only when it matches', async () => {
+      const f = await make();
+      await f.storage.append(ref, chunks(bytes('head-')), { start: 0, maxBytes: 100 });
+      const good = bytes('body');
+      expect(await rejected(f.storage.append(ref, chunks(bytes('bo'), bytes('dY')), { start: 5, maxBytes: 100, digest: digest(good) }))).toMatchObject({ code: 'DIGEST_MISMATCH', offset: 5 });
+      expect((await f.storage.status(ref))?.offset).toBe(5);
+      expect(await f.storage.append(ref, chunks(bytes('bo'), bytes('dy')), { start: 5, maxBytes: 100, digest: digest(good) })).toEqual({ offset: 9 });
+      expect((await readAll(f.storage, ref))?.toString()).toBe('head-body');
+      await f.cleanup();
+    });
+
+    it('drops a digest-checked body that fails midway', async () => {
+      const f = await make();
+      const data = bytes('0123456789');
+      const err = await rejected(f.storage.append(ref, failing([data.subarray(0, 6)], new Error('cut')), { start: 0, maxBytes: 100, digest: digest(data) }));
+      expect(err.offset).toBe(0);
+      expect((await f.storage.status(ref))?.offset ?? 0).toBe(0);
+      await f.cleanup();
+    });
+
+    it('stops at maxBytes, keeps what is below the limit, and says TOO_LARGE', async () => {
+      const f = await make();
+      const err = await rejected(f.storage.append(ref, chunks(bytes('abcd'), bytes('efgh')), { start: 0, maxBytes: 6 }));
+      expect(err).toMatchObject({ code: 'TOO_LARGE', offset: 6 });
+      expect((await readAll(f.storage, ref))?.toString()).toBe('abcdef');
+      await f.cleanup();
+    });
+
+    it('refuses appends to and removal of a completed upload', async () => {
+      const f = await make();
+      await f.storage.append(ref, chunks(bytes('done')), { start: 0, maxBytes: 10 });
+      await f.storage.complete(ref);
+      expect(await rejected(f.storage.append(ref, chunks(bytes('x')), { start: 4, maxBytes: 10 }))).toMatchObject({ code: 'ALREADY_COMPLETE', offset: 4 });
+      expect(await rejected(f.storage.remove(ref))).toMatchObject({ code: 'ALREADY_COMPLETE' });
+      await f.cleanup();
+    });
+
+    it('removes a partial upload, idempotently', async () => {
+      const f = await make();
+      await f.storage.append(ref, chunks(bytes('partial')), { start: 0, maxBytes: 10 });
+      expect(await f.storage.remove(ref)).toBe(true);
+      expect(await f.storage.status(ref)).toBeUndefined();
+      expect(await f.storage.remove(ref)).toBe(false);
+      await f.cleanup();
+    });
+
+    it('keeps namespaces apart', async () => {
+      const f = await make();
+      const other: UploadRef = { namespace: 'other', id: ref.id };
+      await f.storage.append(ref, chunks(bytes('mine')), { start: 0, maxBytes: 10 });
+      expect(await f.storage.status(other)).toBeUndefined();
+      await f.storage.append(other, chunks(bytes('theirs!')), { start: 0, maxBytes: 10 });
+      expect((await readAll(f.storage, ref))?.toString()).toBe('mine');
+      expect((await readAll(f.storage, other))?.toString()).toBe('theirs!');
+      await f.cleanup();
+    });
+
+    it('sweeps partial uploads untouched since the cut-off, and nothing else', async () => {
+      const f = await make();
+      const stale: UploadRef = { namespace: 'ns', id: 'stale' };
+      const done: UploadRef = { namespace: 'ns', id: 'done' };
+      await f.storage.append(stale, chunks(bytes('old')), { start: 0, maxBytes: 10 });
+      await f.storage.append(done, chunks(bytes('fin')), { start: 0, maxBytes: 10 });
+      await f.storage.complete(done);
+      expect(await f.storage.sweep(Date.now() - 60_000)).toBe(0);
+      expect(await f.storage.sweep(Date.now() + 60_000)).toBe(1);
+      expect(await f.storage.status(stale)).toBeUndefined();
+      expect(await f.storage.status(done)).toMatchObject({ complete: true, offset: 3 });
+      await f.cleanup();
+    });
+  });
+}
