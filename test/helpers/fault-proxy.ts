@@ -1,0 +1,156 @@
+// A TCP proxy in front of a server that plays a bad network: it cuts connections when the
+// client→server byte count reaches chosen positions, and goes "offline" by closing its listener
+// and destroying every socket (connections are refused), then listens again on the same port.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export interface FaultProxyOptions {
+  readonly targetPort: number;
+  readonly targetHost?: string;
+  /** Default 0: any free port (kept across offline/online). */
+  readonly port?: number;
+}
+
+export interface FaultProxyStats {
+  /** Every byte forwarded client → server. */
+  readonly clientToServerBytes: number;
+  /** Of those, HTTP/1.1 request heads (request line + headers). */
+  readonly headerBytes: number;
+  /** Of those, request bodies (by Content-Length). */
+  readonly bodyBytes: number;
+  /** Requests whose head went through. */
+  readonly requests: number;
+  readonly connections: number;
+  /** Connections cut by `cutAt`. */
+  readonly cuts: number;
+}
+
+export interface FaultProxy {
+  readonly port: number;
+  readonly url: string;
+  setOffline(on: boolean): Promise<void>;
+  /** Cut the connection carrying client→server byte number `position` (total count), for each position. */
+  cutAt(positions: readonly number[]): void;
+  stats(): FaultProxyStats;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
+  const host = options.targetHost ?? '127.0.0.1';
+  const sockets = new Set<Socket>();
+  const meters = new WeakMap<Socket, RequestMeter>();
+  const totals = { clientToServerBytes: 0, headerBytes: 0, bodyBytes: 0, requests: 0, connections: 0, cuts: 0 };
+  let cuts: number[] = [];
+
+  const server: Server = createServer((client) => {
+    totals.connections++;
+    const upstream = connect(options.targetPort, host);
+    const meter = new RequestMeter(totals);
+    meters.set(client, meter);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    upstream.on('data', (data: Buffer) => client.write(data));
+    upstream.on('end', () => client.end());
+    client.on('end', () => upstream.end());
+    client.on('data', (data: Buffer) => {
+      const cut = cuts[0];
+      if (cut !== undefined && totals.clientToServerBytes + data.length >= cut) {
+        cuts.shift();
+        totals.cuts++;
+        const part = data.subarray(0, Math.max(0, cut - totals.clientToServerBytes));
+        totals.clientToServerBytes += part.length;
+        meter.feed(part);
+        // The server gets the bytes before the cut, then the connection is gone both ways.
+        upstream.end(part, () => upstream.destroy());
+        client.destroy();
+        return;
+      }
+      totals.clientToServerBytes += data.length;
+      meter.feed(data);
+      upstream.write(data);
+    });
+  });
+
+  await listen(server, options.port ?? 0);
+  const port = (server.address() as { port: number }).port;
+  let offline = false;
+
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    async setOffline(on) {
+      if (on === offline) return;
+      offline = on;
+      if (on) {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const s of sockets) s.destroy();
+        await closed;
+      } else {
+        await listen(server, port);
+      }
+    },
+    cutAt(positions) {
+      cuts = [...cuts, ...positions].sort((a, b) => a - b);
+    },
+    stats: () => ({ ...totals }),
+    async close() {
+      for (const s of sockets) s.destroy();
+      if (!offline) await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+/** Splits one connection's client→server bytes into request heads and bodies (Content-Length only). */
+class RequestMeter {
+  #head = Buffer.alloc(0);
+  #bodyLeft = 0;
+  readonly #totals: { headerBytes: number; bodyBytes: number; requests: number };
+
+  constructor(totals: { headerBytes: number; bodyBytes: number; requests: number }) {
+    this.#totals = totals;
+  }
+
+  feed(data: Buffer): void {
+    let rest = data;
+    while (rest.length > 0) {
+      if (this.#bodyLeft > 0) {
+        const n = Math.min(this.#bodyLeft, rest.length);
+        this.#totals.bodyBytes += n;
+        this.#bodyLeft -= n;
+        rest = rest.subarray(n);
+        continue;
+      }
+      const before = this.#head.length;
+      this.#head = Buffer.concat([this.#head, rest]);
+      const end = this.#head.indexOf(HEAD_END);
+      if (end < 0) {
+        this.#totals.headerBytes += rest.length;
+        return;
+      }
+      const headLength = end + HEAD_END.length;
+      this.#totals.headerBytes += headLength - before;
+      this.#totals.requests++;
+      const match = /\r\ncontent-length:\s*(\d+)/i.exec(this.#head.subarray(0, headLength).toString('latin1'));
+      this.#bodyLeft = match ? Number(match[1]) : 0;
+      rest = this.#head.subarray(headLength);
+      this.#head = Buffer.alloc(0);
+    }
+  }
+}
