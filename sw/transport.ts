@@ -110,7 +110,9 @@ async function send(
   } catch (cause) {
     if (target.signal.aborted) return { kind: 'aborted' };
     const timedOut = signal.aborted;
-    const message = timedOut ? `${method} ${path} got no answer within ${Math.round(timeoutMs / 1000)} s` : `${method} ${path} failed: ${describe(cause)}`;
+    const message = timedOut
+      ? `${method} ${path} timed out: no answer within ${Math.round(timeoutMs / 1000)} s`
+      : `${method} ${path} failed: ${describe(cause)}`;
     return { kind: 'transient', error: new UploadError('NETWORK', message, { cause }) };
   }
 }

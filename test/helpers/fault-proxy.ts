@@ -1,6 +1,7 @@
 // A TCP proxy in front of a server that plays a bad network: it cuts connections when the
 // client→server byte count reaches chosen positions, and goes "offline" by closing its listener
-// and destroying every socket (connections are refused), then listens again on the same port.
+// and destroying every socket (connections are refused), then listens again on the same port;
+// it can also limit the upload rate and play a server that hangs.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export interface FaultProxyOptions {
@@ -30,6 +31,10 @@ export interface FaultProxy {
   setOffline(on: boolean): Promise<void>;
   /** Cut the connection carrying client→server byte number `position` (total count), for each position. */
   cutAt(positions: readonly number[]): void;
+  /** Limit client→server bytes per second over all connections (undefined: no limit). */
+  setRate(bytesPerSecond: number | undefined): void;
+  /** A hung server: connections stay open but nothing is forwarded either way until `setHang(false)`. */
+  setHang(on: boolean): void;
   stats(): FaultProxyStats;
   close(): Promise<void>;
 }
@@ -37,15 +42,26 @@ export interface FaultProxy {
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const host = options.targetHost ?? '127.0.0.1';
   const sockets = new Set<Socket>();
-  const meters = new WeakMap<Socket, RequestMeter>();
   const totals = { clientToServerBytes: 0, headerBytes: 0, bodyBytes: 0, requests: 0, connections: 0, cuts: 0 };
   let cuts: number[] = [];
+
+  let rate: number | undefined;
+  let nextFreeAt = 0;
+  let hang: { promise: Promise<void>; release: () => void } | undefined;
+
+  /** Waits until this many bytes may pass at the current rate (one bucket shared by all connections). */
+  const throttle = async (bytes: number): Promise<void> => {
+    if (rate === undefined) return;
+    const now = Date.now();
+    const start = Math.max(now, nextFreeAt);
+    nextFreeAt = start + (bytes * 1000) / rate;
+    if (start > now) await new Promise((r) => setTimeout(r, start - now));
+  };
 
   const server: Server = createServer((client) => {
     totals.connections++;
     const upstream = connect(options.targetPort, host);
     const meter = new RequestMeter(totals);
-    meters.set(client, meter);
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
@@ -54,10 +70,23 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         upstream.destroy();
       });
     }
-    upstream.on('data', (data: Buffer) => client.write(data));
+    client.on('close', () => upstream.destroy());
+    upstream.on('data', (data: Buffer) => {
+      if (hang === undefined) {
+        client.write(data);
+        return;
+      }
+      // A hung server: the answer is held back until the hang ends.
+      upstream.pause();
+      void hang.promise.then(() => {
+        client.write(data);
+        upstream.resume();
+      });
+    });
     upstream.on('end', () => client.end());
     client.on('end', () => upstream.end());
-    client.on('data', (data: Buffer) => {
+
+    const forward = (data: Buffer): void => {
       const cut = cuts[0];
       if (cut !== undefined && totals.clientToServerBytes + data.length >= cut) {
         cuts.shift();
@@ -73,6 +102,18 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       totals.clientToServerBytes += data.length;
       meter.feed(data);
       upstream.write(data);
+    };
+    // One chunk at a time per connection, in order; the client is paused meanwhile (backpressure).
+    let pending = Promise.resolve();
+    client.on('data', (data: Buffer) => {
+      client.pause();
+      pending = pending.then(async () => {
+        while (hang !== undefined) await hang.promise;
+        await throttle(data.length);
+        if (client.destroyed) return;
+        forward(data);
+        client.resume();
+      });
     });
   });
 
@@ -97,8 +138,24 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     cutAt(positions) {
       cuts = [...cuts, ...positions].sort((a, b) => a - b);
     },
+    setRate(bytesPerSecond) {
+      rate = bytesPerSecond;
+      nextFreeAt = 0;
+    },
+    setHang(on) {
+      if (on && hang === undefined) {
+        let release: () => void = () => undefined;
+        const promise = new Promise<void>((r) => (release = r));
+        hang = { promise, release };
+      } else if (!on && hang !== undefined) {
+        const { release } = hang;
+        hang = undefined;
+        release();
+      }
+    },
     stats: () => ({ ...totals }),
     async close() {
+      hang?.release();
       for (const s of sockets) s.destroy();
       if (!offline) await new Promise<void>((resolve) => server.close(() => resolve()));
     },
