@@ -1,5 +1,5 @@
 // Public entry `resilient-upload/sw`: add the uploader to your own service worker, or build on its parts.
-export { installUploader, SYNC_TAG, type InstallOptions } from './install.js';
+export { installUploader, SYNC_TAG, type InstallOptions, type UploaderScope, type ExtendableEventLike, type MessageEventLike, type SyncEventLike } from './install.js';
 export { UploadEngine, type EngineDeps } from './engine.js';
 export { systemClock, type Clock } from './clock.js';
 export type { UploadStore } from './store.js';

@@ -9,13 +9,38 @@ import type { UploadStore } from './store.js';
 /** Background Sync tag the uploader registers and answers. */
 export const SYNC_TAG = 'resilient-upload';
 
-// Background Sync is not in TypeScript's lib: the little we use of it.
+// The part of ServiceWorkerGlobalScope the uploader uses, declared here so that the module also
+// typechecks under the DOM lib (tests) and a fake scope needs no casts. Background Sync is in
+// no TypeScript lib at all.
 interface SyncManagerLike {
   register(tag: string): Promise<void>;
 }
-interface SyncEventLike extends ExtendableEvent {
+export interface ExtendableEventLike extends Event {
+  waitUntil(promise: Promise<unknown>): void;
+}
+export interface SyncEventLike extends ExtendableEventLike {
   readonly tag: string;
-  readonly lastChance?: boolean;
+}
+export interface MessageEventLike extends ExtendableEventLike {
+  readonly data: unknown;
+  readonly ports: readonly MessagePort[];
+  readonly source: { postMessage(message: unknown): void } | null;
+}
+/** What `installUploader` needs of the worker's global scope (a `ServiceWorkerGlobalScope` fits). */
+export interface UploaderScope {
+  readonly location: { readonly origin: string };
+  readonly registration: { readonly active: unknown; readonly sync?: SyncManagerLike };
+  readonly serviceWorker?: unknown;
+  readonly navigator: { readonly storage?: { estimate?(): Promise<StorageEstimateLike> } };
+  readonly clients: {
+    claim(): Promise<void>;
+    matchAll(options: { type: 'window'; includeUncontrolled: boolean }): Promise<ReadonlyArray<{ postMessage(message: unknown): void }>>;
+  };
+  skipWaiting(): Promise<void>;
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  addEventListener(type: 'install' | 'activate', listener: (event: ExtendableEventLike) => void): void;
+  addEventListener(type: 'message', listener: (event: MessageEventLike) => void): void;
+  addEventListener(type: 'sync', listener: (event: SyncEventLike) => void): void;
 }
 
 export interface InstallOptions {
@@ -26,7 +51,7 @@ export interface InstallOptions {
   /** Call `skipWaiting()` on install so a new version takes over at once (default true). */
   readonly skipWaiting?: boolean;
   /** The worker's global scope (default `self`). */
-  readonly scope?: ServiceWorkerGlobalScope;
+  readonly scope?: UploaderScope;
   /** Default: IndexedDB. */
   readonly store?: UploadStore;
   /** Further engine settings (retry, chunk, timeouts, digest …). */
@@ -38,9 +63,9 @@ export interface InstallOptions {
  * Returns the engine, e.g. to inspect uploads from other event handlers.
  */
 export function installUploader(options: InstallOptions = {}): UploadEngine {
-  const scope = options.scope ?? (globalThis as unknown as ServiceWorkerGlobalScope);
-  const sync = (scope.registration as ServiceWorkerRegistration & { sync?: SyncManagerLike }).sync;
-  const storage = (scope.navigator as WorkerNavigator & { storage?: { estimate?: () => Promise<StorageEstimateLike> } }).storage;
+  const scope = options.scope ?? (globalThis as unknown as UploaderScope);
+  const sync = scope.registration.sync;
+  const storage = scope.navigator.storage;
   const engine = new UploadEngine({
     random: Math.random,
     ...(sync === undefined ? {} : { registerSync: () => sync.register(SYNC_TAG) }),
@@ -53,7 +78,7 @@ export function installUploader(options: InstallOptions = {}): UploadEngine {
     defaultEndpoint: options.endpoint ?? scope.location.origin,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
   });
-  const keepAlive = (event: ExtendableEvent, work: Promise<unknown>): void => {
+  const keepAlive = (event: ExtendableEventLike, work: Promise<unknown>): void => {
     // Uploads run inside waitUntil, or the browser stops the worker ~30 s after the last event.
     event.waitUntil(work.catch(() => undefined).then(() => engine.whenIdle()));
   };
@@ -80,9 +105,8 @@ export function installUploader(options: InstallOptions = {}): UploadEngine {
     keepAlive(event, work);
   });
   scope.addEventListener('sync', (event) => {
-    const syncEvent = event as SyncEventLike;
-    if (syncEvent.tag !== SYNC_TAG) return;
-    syncEvent.waitUntil(
+    if (event.tag !== SYNC_TAG) return;
+    event.waitUntil(
       (async () => {
         await engine.start();
         engine.kick('sync');
@@ -106,7 +130,7 @@ function toInfo(error: unknown): ErrorInfo {
 }
 
 /** Sends an event to every window of the origin, controlled or not (a tab opened before the worker). */
-async function broadcast(scope: ServiceWorkerGlobalScope, event: UploadEvent): Promise<void> {
+async function broadcast(scope: UploaderScope, event: UploadEvent): Promise<void> {
   const envelope: EventEnvelope = { kind: 'resilient-upload:event', event };
   try {
     const clients = await scope.clients.matchAll({ type: 'window', includeUncontrolled: true });

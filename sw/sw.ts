@@ -2,4 +2,7 @@
 // and for apps that `importScripts('sw.js')` from their own worker.
 import { installUploader } from './index.js';
 
-installUploader();
+declare const self: ServiceWorkerGlobalScope;
+
+// Passing `self` explicitly also checks, at compile time, that the real scope fits UploaderScope.
+installUploader({ scope: self });
