@@ -94,7 +94,8 @@ async function main(): Promise<void> {
   addEventListener('offline', showNetwork);
   let uploader: Uploader;
   try {
-    uploader = await createUploader({ serviceWorker: '/sw.js', endpoint: location.origin });
+    // The page's query string configures the ready-made worker (e.g. `/?digest=0`, see README).
+    uploader = await createUploader({ serviceWorker: `/sw.js${location.search}`, endpoint: location.origin });
   } catch (error) {
     say(`The uploader could not start: ${error instanceof Error ? error.message : String(error)}`);
     return;

@@ -1,5 +1,6 @@
 import { Workbox } from 'workbox-window';
 import { UploadError } from './protocol/errors.js';
+import { ACTIVE_STATES } from './protocol/states.js';
 import { isEventEnvelope, type AddOptions, type PageRequest, type ReplyMap, type UploadEvent, type UploadView } from './protocol/messages.js';
 import { request } from './rpc.js';
 import { TypedEmitter, type Listener, type UploaderEventName } from './events.js';
@@ -18,6 +19,11 @@ export interface UploaderOptions {
   readonly addTimeoutMs?: number;
   /** Ask the browser for persistent storage. Default true. */
   readonly persist?: boolean;
+  /**
+   * While uploads are unfinished, ping the worker this often (ms, default 10 000): it restarts
+   * a worker the browser stopped and keeps a running one alive. 0 turns it off.
+   */
+  readonly keepAliveMs?: number;
 }
 
 /** The page's handle on the service-worker uploader. */
@@ -96,6 +102,7 @@ class PageUploader implements Uploader {
   readonly #onOnline = (): void => {
     void this.#send({ type: 'online' }).catch(() => undefined);
   };
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
 
   constructor(worker: ServiceWorker, registration: ServiceWorkerRegistration, container: ServiceWorkerContainer, options: UploaderOptions) {
     this.#worker = worker;
@@ -112,6 +119,13 @@ class PageUploader implements Uploader {
     const snapshot = await this.#send({ type: 'hello' });
     for (const view of snapshot) this.#store(view);
     this.#emitSnapshot();
+    const every = this.#options.keepAliveMs ?? 10_000;
+    if (every > 0) {
+      this.#keepAlive = setInterval(() => {
+        // A worker stopped mid-upload sends nothing more; only a message starts it again.
+        if (this.uploads.some((u) => ACTIVE_STATES.includes(u.state))) void this.#send({ type: 'ping' }).catch(() => undefined);
+      }, every);
+    }
   }
 
   get uploads(): readonly UploadView[] {
@@ -183,6 +197,7 @@ class PageUploader implements Uploader {
   }
 
   close(): void {
+    clearInterval(this.#keepAlive);
     this.#container.removeEventListener('message', this.#onMessage);
     globalThis.removeEventListener?.('online', this.#onOnline);
   }

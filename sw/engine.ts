@@ -141,6 +141,8 @@ export class UploadEngine {
       case 'online':
         this.kick('online');
         return null;
+      case 'ping':
+        return null;
       default:
         throw new UploadError('INVALID_ARGUMENT', `Unknown request ${String((request as { type?: unknown }).type)}`);
     }

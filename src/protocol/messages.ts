@@ -45,7 +45,12 @@ export type PageRequest =
   | { readonly type: 'retry'; readonly uploadId: string }
   | { readonly type: 'clear-completed' }
   /** The page saw `online` (no such event reaches the worker). */
-  | { readonly type: 'online' };
+  | { readonly type: 'online' }
+  /**
+   * Sent by open pages while uploads are unfinished: it starts a worker the browser stopped,
+   * and each message's waitUntil keeps a running one alive.
+   */
+  | { readonly type: 'ping' };
 
 export type PageRequestType = PageRequest['type'];
 
@@ -60,6 +65,7 @@ export interface ReplyMap {
   retry: UploadView;
   'clear-completed': number;
   online: null;
+  ping: null;
 }
 
 /** Envelope of a request sent over a MessageChannel port. */
