@@ -36,7 +36,7 @@ describe('demo PWA in Chromium', () => {
     await page.setInputFiles('#file', sources.map((f) => f.path));
     const done = await waitForRows(page, sources.length, ['done']);
     expect(done.map((r) => r.name).sort()).toEqual(sources.map((f) => f.name).sort());
-    expect(await completedHashes(server.dir)).toEqual(new Set(sources.map((f) => f.sha256)));
+    expect(await completedHashes(server.uploadDir)).toEqual(new Set(sources.map((f) => f.sha256)));
 
     // The list comes back after a reload, and re-adding a finished file does not upload it twice.
     await page.reload();
