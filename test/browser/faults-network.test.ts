@@ -73,7 +73,8 @@ describe('fault suite: network', () => {
   it('11. a server that hangs: requests time out and are retried; the upload does not stall', async () => {
     lab = await openLab({ bytesPerSecond: 4 * MiB });
     const source = await makeFile(lab.filesDir, 'hang.bin', 8 * MiB);
-    const page = await lab.open();
+    // Short request timeouts (3 s plus the body at 1 MiB/s) keep the test brief; defaults are 30 s + 64 KiB/s.
+    const page = await lab.open('?timeoutBaseMs=3000&timeoutMinBytesPerSecond=1048576');
     await page.setInputFiles('#file', [source.path]);
     await until('some bytes confirmed', async () => (await rows(page)).some((r) => r.offset > 0));
     lab.proxy.setHang(true);

@@ -21,7 +21,8 @@ export interface Lab {
   readonly uploadDir: string;
   readonly filesDir: string;
   context: BrowserContext;
-  open(): Promise<Page>;
+  /** Opens the demo; `query` configures its worker (e.g. `?timeoutBaseMs=3000`). */
+  open(query?: string): Promise<Page>;
   /** Quits the browser and starts it again with the same profile. */
   relaunch(): Promise<void>;
   /** Child-server labs only: SIGKILL and start again on the same port and directory. */
@@ -54,7 +55,7 @@ export async function openLab(options: LabOptions = {}): Promise<Lab> {
     uploadDir: data.path,
     filesDir: files.path,
     context: await launch(profile.path),
-    open: () => openDemo(lab.context, proxy.url),
+    open: (query = '') => openDemo(lab.context, `${proxy.url}/${query}`),
     async relaunch() {
       await lab.context.close();
       lab.context = await launch(profile.path);
