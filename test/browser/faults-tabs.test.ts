@@ -1,7 +1,8 @@
 // Fault suite: two tabs, a quota too small, a server that refuses for good.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { completedHashes, makeFile, rows, waitForRows } from './harness.js';
+import { join } from 'node:path';
+import { REPO, completedHashes, makeFile, rows, waitForRows } from './harness.js';
 import { openLab, until, type Lab } from './lab.js';
 
 const MiB = 1024 * 1024;
@@ -54,6 +55,9 @@ describe('fault suite: tabs, quota, refusals', () => {
 
     await click(first, shared.id, 'pause');
     await until('pause seen in the other tab', async () => (await rows(second)).find((r) => r.id === shared.id)?.state === 'paused');
+    // The README's picture of the demo mid-upload: one row paused, one uploading.
+    await first.setViewportSize({ width: 900, height: 560 });
+    await first.screenshot({ path: join(REPO, 'docs/demo-mid-upload.png') });
     await click(second, doomed.id, 'cancel');
     await until('cancel seen in the other tab', async () => (await rows(first)).find((r) => r.id === doomed.id)?.state === 'cancelled');
     await click(second, shared.id, 'resume');
