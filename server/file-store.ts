@@ -9,7 +9,7 @@ import { createReadStream, constants } from 'node:fs';
 import { join } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
 import { UploadServerError, toServerError } from './errors.js';
-import { fsyncDir, readJson, statOrUndefined, unlinkIfExists, writeFileAtomic } from './fs-util.js';
+import { fsyncDir, isNotFound, readJson, statOrUndefined, unlinkIfExists, writeFileAtomic } from './fs-util.js';
 import { writeAll, writeBody, type WriteChunks } from './file-append.js';
 import { STORAGE_KEY_PATTERN, storageKey } from './storage.js';
 import type { AppendOptions, CompletedUpload, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from './storage.js';
@@ -188,22 +188,30 @@ export class FileStore implements UploadStorage {
       completedAt: new Date(this.clock.now()).toISOString(),
     };
     await writeFileAtomic(this.completePath(key, '.json'), JSON.stringify(metadata));
-    await fsyncDir(this.partialDir);
+    // removePartial() fsyncs the partial directory, which also settles the rename out of it;
+    // should a crash lose that, recovery sees complete/<key>.json and removes the leftovers.
     await this.removePartial(key);
     return metadata;
   }
 
   /** The guard file is rewritten in place (a few bytes, one block) and fsynced. */
   private async setGuard(key: string, value: string): Promise<void> {
-    const fh = await open(this.partialPath(key, '.guard'), 'w', 0o600);
+    const path = this.partialPath(key, '.guard');
+    let created = false;
+    const fh = await open(path, 'r+').catch(async (err: unknown) => {
+      if (!isNotFound(err)) throw err;
+      created = true;
+      return open(path, 'w', 0o600);
+    });
     try {
-      await fh.writeFile(value);
-      await fh.sync();
+      await fh.truncate(0);
+      await fh.write(value, 0);
+      await fh.datasync();
     } finally {
       await fh.close();
     }
-    // The guard's own directory entry must survive a crash to be found by recovery.
-    if (value !== '') await fsyncDir(this.partialDir);
+    // A new guard's directory entry must survive a crash to be found by recovery.
+    if (created && value !== '') await fsyncDir(this.partialDir);
   }
 
   private async prepare(ref: UploadRef): Promise<string> {

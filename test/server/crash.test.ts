@@ -12,7 +12,10 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ru-crash-'));
 });
+const children = new Set<ChildProcess>();
 afterAll(async () => {
+  // A failed assertion must not leave a server running.
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -28,6 +31,7 @@ async function startChild(): Promise<Child> {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', UPLOAD_DIR: join(dir, 'uploads'), STATIC_DIR: join(dir, 'none') },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  children.add(proc);
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
