@@ -75,9 +75,11 @@ export class FileStore implements UploadStorage {
     try {
       const start = (await fh.stat()).size;
       if (start !== options.start) throw new UploadServerError('OFFSET_MISMATCH', undefined, { offset: start });
-      await this.writeMeta(ref, key, options);
       const digest = options.digest;
-      if (digest) await this.setGuard(key, String(start));
+      // The guard is set before the metadata so that one directory fsync makes both entries durable.
+      const guardCreated = digest ? await this.setGuard(key, String(start), false) : false;
+      const { wrote, size } = await this.writeMeta(ref, key, options);
+      if (guardCreated && !wrote) await fsyncDir(this.partialDir);
       this.durable.set(key, start);
       const out = await writeBody(fh, body, {
         position: start,
@@ -99,7 +101,9 @@ export class FileStore implements UploadStorage {
       // With a digest, anything short of a verified body is rolled back: only checked bytes count.
       if (digest && failure) await fh.truncate(start);
       const offset = await syncAndMeasure(fh);
-      if (digest) await this.setGuard(key, '');
+      // A body that makes the upload whole is followed by complete(), which retires the guard with
+      // the partial files; until then a crash rolls it back and the client, never answered, resends.
+      if (digest && (failure || offset !== size)) await this.setGuard(key, '', false);
       if (failure) throw failure.withOffset(offset);
       return { offset };
     } catch (err) {
@@ -159,12 +163,12 @@ export class FileStore implements UploadStorage {
   }
 
   /** Records id, size and name durably before any byte of this upload is acknowledged. */
-  private async writeMeta(ref: UploadRef, key: string, options: AppendOptions): Promise<void> {
+  private async writeMeta(ref: UploadRef, key: string, options: AppendOptions): Promise<{ wrote: boolean; size: number | undefined }> {
     const path = this.partialPath(key, '.json');
     const meta = await readJson<PartialMeta>(path);
     const size = meta?.size ?? options.size;
     const name = meta?.name ?? options.name;
-    if (meta && meta.size === size && meta.name === name) return;
+    if (meta && meta.size === size && meta.name === name) return { wrote: false, size };
     const next: PartialMeta = {
       id: ref.id,
       namespace: ref.namespace,
@@ -174,6 +178,7 @@ export class FileStore implements UploadStorage {
     };
     // Also makes the new data file's directory entry durable (writeFileAtomic fsyncs the dir).
     await writeFileAtomic(path, JSON.stringify(next));
+    return { wrote: true, size };
   }
 
   private async finish(ref: UploadRef, key: string): Promise<UploadMetadata> {
@@ -194,8 +199,12 @@ export class FileStore implements UploadStorage {
     return metadata;
   }
 
-  /** The guard file is rewritten in place (a few bytes, one block) and fsynced. */
-  private async setGuard(key: string, value: string): Promise<void> {
+  /**
+   * The guard file is rewritten in place (a few bytes, one block) and fsynced. A new guard's
+   * directory entry must also be durable to be found by recovery: fsynced here when `syncDir`,
+   * else by the caller. Returns whether the file was created.
+   */
+  private async setGuard(key: string, value: string, syncDir: boolean): Promise<boolean> {
     const path = this.partialPath(key, '.guard');
     let created = false;
     const fh = await open(path, 'r+').catch(async (err: unknown) => {
@@ -210,8 +219,8 @@ export class FileStore implements UploadStorage {
     } finally {
       await fh.close();
     }
-    // A new guard's directory entry must survive a crash to be found by recovery.
-    if (created && value !== '') await fsyncDir(this.partialDir);
+    if (created && syncDir) await fsyncDir(this.partialDir);
+    return created;
   }
 
   private async prepare(ref: UploadRef): Promise<string> {
@@ -238,7 +247,7 @@ export class FileStore implements UploadStorage {
         const fh = await open(this.partialPath(key), 'r+');
         await fh.sync().finally(() => fh.close());
       }
-      await this.setGuard(key, '');
+      await this.setGuard(key, '', false);
     }
     const hasData = await statOrUndefined(this.completePath(key));
     const hasMeta = await statOrUndefined(this.completePath(key, '.json'));

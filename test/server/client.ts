@@ -17,7 +17,8 @@ export async function call(url: string, init: { method?: string; headers?: Recor
   const res = await fetch(url, {
     method: init.method ?? 'GET',
     headers: init.headers ?? {},
-    ...(init.body === undefined ? {} : { body: init.body }),
+    // TS 5.9 types Uint8Array<ArrayBufferLike>, which lib.dom's BodyInit does not accept.
+    ...(init.body === undefined ? {} : { body: init.body as BodyInit }),
   });
   const body = await res.text();
   const off = res.headers.get('x-upload-offset');
