@@ -9,8 +9,9 @@ import { createReadStream, constants } from 'node:fs';
 import { join } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
 import { UploadServerError, toServerError } from './errors.js';
-import { fsyncDir, isNotFound, readJson, statOrUndefined, unlinkIfExists, writeFileAtomic } from './fs-util.js';
+import { fsyncDir, readJson, statOrUndefined, unlinkIfExists, writeFileAtomic } from './fs-util.js';
 import { writeAll, writeBody, type WriteChunks } from './file-append.js';
+import { readGuard, writeGuard } from './guard.js';
 import { STORAGE_KEY_PATTERN, storageKey } from './storage.js';
 import type { AppendOptions, CompletedUpload, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from './storage.js';
 import { systemClock, type Clock } from './types.js';
@@ -77,7 +78,7 @@ export class FileStore implements UploadStorage {
       if (start !== options.start) throw new UploadServerError('OFFSET_MISMATCH', undefined, { offset: start });
       const digest = options.digest;
       // The guard is set before the metadata so that one directory fsync makes both entries durable.
-      const guardCreated = digest ? await this.setGuard(key, String(start), false) : false;
+      const guardCreated = digest ? await writeGuard(this.partialPath(key, '.guard'), String(start)) : false;
       const { wrote, size } = await this.writeMeta(ref, key, options);
       if (guardCreated && !wrote) await fsyncDir(this.partialDir);
       this.durable.set(key, start);
@@ -103,7 +104,7 @@ export class FileStore implements UploadStorage {
       const offset = await syncAndMeasure(fh);
       // A body that makes the upload whole is followed by complete(), which retires the guard with
       // the partial files; until then a crash rolls it back and the client, never answered, resends.
-      if (digest && (failure || offset !== size)) await this.setGuard(key, '', false);
+      if (digest && (failure || offset !== size)) await writeGuard(this.partialPath(key, '.guard'), '');
       if (failure) throw failure.withOffset(offset);
       return { offset };
     } catch (err) {
@@ -199,30 +200,6 @@ export class FileStore implements UploadStorage {
     return metadata;
   }
 
-  /**
-   * The guard file is rewritten in place (a few bytes, one block) and fsynced. A new guard's
-   * directory entry must also be durable to be found by recovery: fsynced here when `syncDir`,
-   * else by the caller. Returns whether the file was created.
-   */
-  private async setGuard(key: string, value: string, syncDir: boolean): Promise<boolean> {
-    const path = this.partialPath(key, '.guard');
-    let created = false;
-    const fh = await open(path, 'r+').catch(async (err: unknown) => {
-      if (!isNotFound(err)) throw err;
-      created = true;
-      return open(path, 'w', 0o600);
-    });
-    try {
-      await fh.truncate(0);
-      await fh.write(value, 0);
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-    if (created && syncDir) await fsyncDir(this.partialDir);
-    return created;
-  }
-
   private async prepare(ref: UploadRef): Promise<string> {
     await this.ensureDirs();
     const key = storageKey(ref);
@@ -237,7 +214,7 @@ export class FileStore implements UploadStorage {
 
   /** Repairs what a crash (kill -9, power loss) may have left half done. */
   private async recover(ref: UploadRef, key: string): Promise<void> {
-    const guard = await readText(this.partialPath(key, '.guard'));
+    const guard = await readGuard(this.partialPath(key, '.guard'));
     if (guard) {
       // A digest-checked body was being appended: its bytes were never verified.
       const base = Number(guard);
@@ -247,7 +224,7 @@ export class FileStore implements UploadStorage {
         const fh = await open(this.partialPath(key), 'r+');
         await fh.sync().finally(() => fh.close());
       }
-      await this.setGuard(key, '', false);
+      await writeGuard(this.partialPath(key, '.guard'), '');
     }
     const hasData = await statOrUndefined(this.completePath(key));
     const hasMeta = await statOrUndefined(this.completePath(key, '.json'));
@@ -283,14 +260,4 @@ async function syncAndMeasure(fh: import('node:fs/promises').FileHandle): Promis
 
 async function sizeOf(path: string): Promise<number> {
   return (await statOrUndefined(path))?.size ?? 0;
-}
-
-async function readText(path: string): Promise<string | undefined> {
-  const fh = await open(path, 'r').catch(() => undefined);
-  if (!fh) return undefined;
-  try {
-    return (await fh.readFile('utf8')).trim();
-  } finally {
-    await fh.close();
-  }
 }
