@@ -28,15 +28,17 @@ export function offsetResponse(state: OffsetState): UploadResponse {
 }
 
 /**
- * An error: the offset held as body when known (so a 409 re-syncs in one round trip),
- * otherwise a one-line reason.
+ * An error. A 409 carries the offset held as its body, so the client re-syncs in one round
+ * trip; every other error carries a one-line reason a person can read (shown by the uploader
+ * as the reason of a failed upload), with the offset, when known, in `X-Upload-Offset`.
  */
 export function errorResponse(err: UploadServerError, size?: number): UploadResponse {
   const closeConnection = err.code === 'BUSY' || err.code === 'TIMEOUT' || err.status >= 500;
   if (err.offset !== undefined) {
     const headers = offsetHeaders({ offset: err.offset, complete: err.complete, size });
     headers[H_ERROR_CODE] = err.code;
-    return { status: err.status, headers, body: String(err.offset), closeConnection };
+    const body = err.status === 409 ? String(err.offset) : `${err.message}\n`;
+    return { status: err.status, headers, body, closeConnection };
   }
   return {
     status: err.status,

@@ -82,19 +82,19 @@ describe('404 and 405', () => {
 describe('413', () => {
   it('refuses an X-File-Size above the server maximum', async () => {
     const r = await post(srv.url, 'too-big', 0, randomData(10), { 'X-File-Size': String(MAX + 1) });
-    expect(r).toMatchObject({ status: 413, code: 'TOO_LARGE', body: '0' });
+    expect(r).toMatchObject({ status: 413, code: 'TOO_LARGE', offset: 0 });
   });
 
   it('refuses a body whose Content-Length passes X-File-Size, storing none of it', async () => {
     await post(srv.url, 'over-size', 0, randomData(60), { 'X-File-Size': '100' });
     const r = await post(srv.url, 'over-size', 60, randomData(41));
-    expect(r).toMatchObject({ status: 413, code: 'TOO_LARGE', body: '60' });
+    expect(r).toMatchObject({ status: 413, code: 'TOO_LARGE', offset: 60 });
     expect((await status(srv.url, 'over-size')).body).toBe('60');
   });
 
   it('refuses a body past the server maximum without X-File-Size', async () => {
     const r = await post(srv.url, 'over-max', 0, randomData(MAX + 1));
-    expect(r).toMatchObject({ status: 413, code: 'TOO_LARGE', body: '0' });
+    expect(r).toMatchObject({ status: 413, code: 'TOO_LARGE', offset: 0 });
     expect((await status(srv.url, 'over-max')).body).toBe('0');
   });
 
@@ -116,7 +116,8 @@ describe('413', () => {
     } as RequestInit);
     expect(res.status).toBe(413);
     expect(res.headers.get('x-error-code')).toBe('TOO_LARGE');
-    expect(await res.text()).toBe('200');
+    expect(res.headers.get('x-upload-offset')).toBe('200');
+    expect(await res.text()).toMatch(/size limit/);
     const s = await status(srv.url, 'stream-over');
     expect(s).toMatchObject({ body: '200', complete: false });
     // Completing needs an explicit empty POST at the size: an overlong body never completes an upload.
