@@ -95,8 +95,14 @@ describe('chunked uploads with X-File-Size', () => {
       const after = +(await status(srv.url, id)).body;
       expect(after).toBeLessThanOrEqual(sent);
     }
-    const start = +(await status(srv.url, id)).body;
-    const r = await post(srv.url, id, start, data.subarray(start), { 'X-File-Size': String(data.length) });
+    let start = +(await status(srv.url, id)).body;
+    let r = await post(srv.url, id, start, data.subarray(start), { 'X-File-Size': String(data.length) });
+    if (r.status === 409) {
+      // The last cut request finished flushing after our status: re-sync from the 409, as a client does.
+      expect(+r.body).toBeGreaterThan(start);
+      start = +r.body;
+      r = await post(srv.url, id, start, data.subarray(start), { 'X-File-Size': String(data.length) });
+    }
     expect(r).toMatchObject({ status: 200, complete: true, offset: data.length });
     expect(sha256(await completedFile(id))).toBe(sha256(data));
   });
