@@ -1,6 +1,6 @@
 // Side by side in one run, in headless Chromium: the service worker vs a plain page XHR POST to
 // the same server, vs tus-js-client against @tus/server; memory for 16 MiB vs 1 GiB; resume latency.
-import { open, rm, utimes } from 'node:fs/promises';
+import { open, readdir, rm, utimes } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -31,6 +31,12 @@ function startOurs(uploadDir: string, port = 0): Promise<Listening> {
 
 function startTus(uploadDir: string): Promise<Listening> {
   return spawnListening(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'bench/tus-server.ts')], { PORT: '0', UPLOAD_DIR: uploadDir });
+}
+
+/** Frees disk between rounds; the folders stay, since a running server owns them. */
+async function emptyDir(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => []);
+  await Promise.all(names.map((name) => rm(join(dir, name), { recursive: true, force: true })));
 }
 
 /** A fresh lastModified gives a fresh classic file id, so every round is a new upload. */
@@ -106,6 +112,9 @@ export async function runBrowserBench(): Promise<Row[]> {
   const ours = await startOurs(oursDir.path);
   const tus = await startTus(tusDir.path);
   const context = await launch(profile.path);
+  // tsx (esbuild keepNames) wraps named functions in `__name(...)`; functions sent to
+  // page.evaluate run in the page, where that helper does not exist.
+  await context.addInitScript('globalThis.__name = (fn) => fn;');
   const rows: Row[] = [];
   try {
     const big = join(files.path, 'bench-256.bin');
@@ -121,7 +130,7 @@ export async function runBrowserBench(): Promise<Row[]> {
       times.sw.push(await swUpload(demo, big));
       times.tus.push(await tusUpload(tusPage, big));
       await demo.click('#clear-completed');
-      await Promise.all([rm(join(oursDir.path, 'complete'), { recursive: true, force: true }), rm(tusDir.path + '/', { recursive: true, force: true })]);
+      await Promise.all([emptyDir(join(oursDir.path, 'complete')), emptyDir(tusDir.path)]);
     }
     const [xhr, sw, tusMs] = [median(times.xhr), median(times.sw), median(times.tus)];
     const size = 256 * MiB;
@@ -143,7 +152,7 @@ export async function runBrowserBench(): Promise<Row[]> {
       await swUpload(demo, path);
       peaks[label] = { browser: browser.stop(), server: server.stop() };
       await rm(path);
-      await rm(join(oursDir.path, 'complete'), { recursive: true, force: true });
+      await emptyDir(join(oursDir.path, 'complete'));
     }
     const browserGrowth = (peaks['1 GiB']!.browser - peaks['16 MiB']!.browser) / MiB;
     const serverGrowth = (peaks['1 GiB']!.server - peaks['16 MiB']!.server) / MiB;
@@ -154,22 +163,24 @@ export async function runBrowserBench(): Promise<Row[]> {
       { measure: 'server RSS growth (MiB)', value: serverGrowth.toFixed(0), target: '< 64', verdict: verdict(serverGrowth < 64) },
     );
 
+    printTable('Browser: throughput and memory', rows);
     rows.push(...(await resumeBench(context, ours.port, files.path)));
   } finally {
     await context.close();
     await Promise.all([ours.kill('SIGTERM'), tus.kill('SIGTERM')]);
     await Promise.all([files.remove(), profile.remove(), oursDir.remove(), tusDir.remove()]);
   }
-  printTable('Browser (headless Chromium, one run)', rows);
+  printTable('Browser (headless Chromium, one run): all figures', rows);
   return rows;
 }
 
 /** Offline → online with the tab open, through a proxy (its own origin, so its own worker). */
 async function resumeBench(context: Awaited<ReturnType<typeof launch>>, serverPort: number, dir: string): Promise<Row[]> {
   const proxy = await startFaultProxy({ targetPort: serverPort, port: await freePort() });
-  proxy.setRate(32 * MiB);
+  // Slow enough that five offline/online rounds fit in one upload.
+  proxy.setRate(16 * MiB);
   const path = join(dir, 'resume.bin');
-  await writeRandomFile(path, 96 * MiB);
+  await writeRandomFile(path, 384 * MiB);
   const page = await openDemo(context, proxy.url);
   const latencies: number[] = [];
   const progressLatencies: number[] = [];

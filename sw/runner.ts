@@ -88,15 +88,18 @@ interface Sent {
 
 async function sendSlice(target: TransportTarget, upload: UploadRecord, blob: Blob, offset: number, size: number, ctx: RunContext): Promise<Sent> {
   const end = Math.min(upload.size, offset + size);
-  let body: ArrayBuffer;
-  try {
-    // Only this slice is in memory: memory stays bounded by the chunk size, not the file size.
-    body = await blob.slice(offset, end).arrayBuffer();
-  } catch (cause) {
-    const error = new UploadError('STORAGE', 'The stored file could not be read', { cause });
-    return { outcome: { kind: 'permanent', error }, bytes: 0, ms: 0 };
+  const body = blob.slice(offset, end);
+  let digest: string | undefined;
+  if (ctx.digest) {
+    try {
+      // Only this slice is in memory, and only while it is hashed: memory stays bounded by the
+      // chunk size. The body itself is the Blob slice, which the browser streams from disk.
+      digest = await contentDigestOf(await body.arrayBuffer());
+    } catch (cause) {
+      const error = new UploadError('STORAGE', 'The stored file could not be read', { cause });
+      return { outcome: { kind: 'permanent', error }, bytes: 0, ms: 0 };
+    }
   }
-  const digest = ctx.digest ? await contentDigestOf(body) : undefined;
   const started = ctx.now();
   const outcome = await uploadChunk(target, {
     start: offset,
