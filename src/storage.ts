@@ -31,7 +31,10 @@ export async function storageStatus(storage: StorageManager | undefined): Promis
 /** Throws QUOTA_EXCEEDED when `bytes` more would not fit in what the browser grants this origin. */
 export async function assertFits(storage: StorageManager | undefined, bytes: number): Promise<void> {
   if (!storage?.estimate) return;
-  const { quota, usage } = await storage.estimate();
+  // No estimate, no early check: the worker's IndexedDB transaction still enforces the quota.
+  const estimate = await storage.estimate().catch(() => undefined);
+  if (!estimate) return;
+  const { quota, usage } = estimate;
   if (quota === undefined || usage === undefined) return;
   if (usage + bytes > quota) {
     throw new UploadError(

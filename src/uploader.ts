@@ -66,7 +66,8 @@ export async function createUploader(options: UploaderOptions): Promise<Uploader
   if (!registration) throw new UploadError('NO_SERVICE_WORKER', 'The browser refused to register the service worker');
   const worker = await activeWorker(registration, options.timeoutMs ?? 10_000);
   const uploader = new PageUploader(worker, registration, container, options);
-  if (options.persist ?? true) await requestPersistence(navigator.storage);
+  // Not awaited: Firefox asks the user, and that prompt may stay unanswered for ever.
+  if (options.persist ?? true) void requestPersistence(navigator.storage);
   await uploader.connect();
   return uploader;
 }
