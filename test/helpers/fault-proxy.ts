@@ -21,6 +21,8 @@ export interface FaultProxyStats {
   /** Requests whose head went through. */
   readonly requests: number;
   readonly connections: number;
+  /** The largest request body announced (Content-Length): the biggest chunk sent. */
+  readonly maxBodyBytes: number;
   /** Connections cut by `cutAt`. */
   readonly cuts: number;
 }
@@ -42,7 +44,7 @@ export interface FaultProxy {
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const host = options.targetHost ?? '127.0.0.1';
   const sockets = new Set<Socket>();
-  const totals = { clientToServerBytes: 0, headerBytes: 0, bodyBytes: 0, requests: 0, connections: 0, cuts: 0 };
+  const totals = { clientToServerBytes: 0, headerBytes: 0, bodyBytes: 0, maxBodyBytes: 0, requests: 0, connections: 0, cuts: 0 };
   let cuts: number[] = [];
 
   let rate: number | undefined;
@@ -178,9 +180,9 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 class RequestMeter {
   #head = Buffer.alloc(0);
   #bodyLeft = 0;
-  readonly #totals: { headerBytes: number; bodyBytes: number; requests: number };
+  readonly #totals: { headerBytes: number; bodyBytes: number; maxBodyBytes: number; requests: number };
 
-  constructor(totals: { headerBytes: number; bodyBytes: number; requests: number }) {
+  constructor(totals: { headerBytes: number; bodyBytes: number; maxBodyBytes: number; requests: number }) {
     this.#totals = totals;
   }
 
@@ -206,6 +208,7 @@ class RequestMeter {
       this.#totals.requests++;
       const match = /\r\ncontent-length:\s*(\d+)/i.exec(this.#head.subarray(0, headLength).toString('latin1'));
       this.#bodyLeft = match ? Number(match[1]) : 0;
+      this.#totals.maxBodyBytes = Math.max(this.#totals.maxBodyBytes, this.#bodyLeft);
       rest = this.#head.subarray(headLength);
       this.#head = Buffer.alloc(0);
     }
