@@ -115,7 +115,7 @@ export class UploadEngine {
       this.#book.adopt(record);
       // A previous worker died while uploading: run it again, from the server's status.
       if (record.state === 'uploading') this.#book.update(record.id, { state: transition('uploading', 'interrupted') });
-      // Its Blob should be gone; a worker stopped between the two writes leaves it behind.
+      // Its Blob should be gone (`finish` drops it with the record; older versions used two writes).
       if (record.state === 'done' || record.state === 'cancelled') this.#book.write((store) => store.deleteBlob(record.id));
     }
     this.#runs.enable();

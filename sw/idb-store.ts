@@ -40,26 +40,11 @@ export class IdbUploadStore implements UploadStore {
   async add(record: UploadRecord, blob: Blob): Promise<void> {
     await this.#run('store the file', async (db) => {
       const tx = db.transaction([UPLOADS_STORE, BLOBS_STORE], 'readwrite');
-      // Every promise observed at once: after an abort the others reject too, and must not go unhandled.
-      const pending: Promise<unknown>[] = [];
-      const watch = (p: Promise<unknown>): void => {
-        p.catch(() => undefined);
-        pending.push(p);
-      };
-      watch(tx.done);
-      try {
-        // Both writes in one transaction: a quota error aborts it and leaves neither.
+      // Both writes in one transaction: a quota error aborts it and leaves neither.
+      await allOrNothing(tx, (watch) => {
         watch(tx.objectStore(UPLOADS_STORE).add(record));
         watch(tx.objectStore(BLOBS_STORE).put(blob, record.id));
-        await Promise.all(pending);
-      } catch (error) {
-        try {
-          tx.abort();
-        } catch {
-          // already finished or aborted by the browser
-        }
-        throw error;
-      }
+      });
     });
   }
 
@@ -69,6 +54,16 @@ export class IdbUploadStore implements UploadStore {
 
   async deleteBlob(id: string): Promise<void> {
     await this.#run('delete the file', (db) => db.delete(BLOBS_STORE, id));
+  }
+
+  async finish(record: UploadRecord): Promise<void> {
+    await this.#run('save the finished upload', async (db) => {
+      const tx = db.transaction([UPLOADS_STORE, BLOBS_STORE], 'readwrite');
+      await allOrNothing(tx, (watch) => {
+        watch(tx.objectStore(UPLOADS_STORE).put(record));
+        watch(tx.objectStore(BLOBS_STORE).delete(record.id));
+      });
+    });
   }
 
   async delete(id: string): Promise<void> {
@@ -111,5 +106,34 @@ export class IdbUploadStore implements UploadStore {
     } catch (error) {
       throw storageError(error, action);
     }
+  }
+}
+
+/**
+ * Starts the requests of `tx` and waits for them and its completion. On the first failure (also
+ * a synchronous throw, as a full disk may give) aborts the transaction, so none of its writes
+ * stay, and rethrows. Every promise is observed at once: after an abort the others reject too
+ * and must not go unhandled.
+ */
+async function allOrNothing(
+  tx: { readonly done: Promise<void>; abort(): void },
+  start: (watch: (request: Promise<unknown>) => void) => void,
+): Promise<void> {
+  const pending: Promise<unknown>[] = [];
+  const watch = (p: Promise<unknown>): void => {
+    p.catch(() => undefined);
+    pending.push(p);
+  };
+  watch(tx.done);
+  try {
+    start(watch);
+    await Promise.all(pending);
+  } catch (error) {
+    try {
+      tx.abort();
+    } catch {
+      // already finished or aborted by the browser
+    }
+    throw error;
   }
 }

@@ -53,6 +53,11 @@ export class MemoryUploadStore implements UploadStore {
     this.#blobs.delete(id);
   }
 
+  async finish(record: UploadRecord): Promise<void> {
+    this.#records.set(record.id, structuredClone(record));
+    this.#blobs.delete(record.id);
+  }
+
   async delete(id: string): Promise<void> {
     this.#records.delete(id);
     this.#blobs.delete(id);

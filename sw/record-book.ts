@@ -52,6 +52,17 @@ export class RecordBook {
     return record;
   }
 
+  /**
+   * Applies `patch` to a finished upload and queues one store write of the record together with
+   * the deletion of its Blob: if that write fails, both stay as they were (the Blob kept).
+   */
+  finish(id: string, patch: Partial<UploadRecord>): UploadRecord {
+    const record: UploadRecord = { ...this.get(id), ...patch, updatedAt: this.#now() };
+    this.#records.set(id, record);
+    this.write((store) => store.finish(record));
+    return record;
+  }
+
   remove(id: string): void {
     this.#records.delete(id);
     this.write((store) => store.delete(id));

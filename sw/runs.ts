@@ -8,8 +8,9 @@ import type { RecordBook } from './record-book.js';
 import { retryDelay, type RetryPolicy } from './retry.js';
 import { runUpload, type RunOutcome } from './runner.js';
 import { nextWakeAt, pickNext } from './scheduler.js';
+import type { UploadRecord } from './record.js';
 import { transition } from './transitions.js';
-import type { TimeoutPolicy } from './transport.js';
+import { getStatus, type TimeoutPolicy } from './transport.js';
 
 export interface RunsConfig {
   readonly fetch: typeof fetch;
@@ -120,24 +121,48 @@ export class Runs {
     try {
       const record = this.#book.get(id);
       const blob = await this.#book.store.getBlob(id);
-      if (blob === undefined) throw new UploadError('STORAGE', 'The stored file is gone (site data cleared?)');
-      const result = await runUpload(record, blob, {
-        fetch: this.#config.fetch,
-        signal,
-        now: () => this.#config.clock.now(),
-        chunkPolicy: this.#config.chunk,
-        chunk: this.#chunks.get(id) ?? initialChunkState(this.#config.chunk),
-        timeouts: this.#config.timeouts,
-        digest: this.#config.digest,
-        onProgress: (offset, chunk) => this.#progress(id, offset, chunk),
-      });
-      this.#chunks.set(id, result.chunk);
-      outcome = result.outcome;
+      outcome = blob === undefined ? await this.#withoutBlob(record, signal) : await this.#upload(record, blob, signal);
     } catch (cause) {
       const error = cause instanceof UploadError ? cause : new UploadError('INTERNAL', 'The upload loop failed', { cause });
       outcome = { kind: 'permanent', error };
     }
     this.#finish(id, outcome);
+  }
+
+  async #upload(record: UploadRecord, blob: Blob, signal: AbortSignal): Promise<RunOutcome> {
+    const id = record.id;
+    const result = await runUpload(record, blob, {
+      fetch: this.#config.fetch,
+      signal,
+      now: () => this.#config.clock.now(),
+      chunkPolicy: this.#config.chunk,
+      chunk: this.#chunks.get(id) ?? initialChunkState(this.#config.chunk),
+      timeouts: this.#config.timeouts,
+      digest: this.#config.digest,
+      onProgress: (offset, chunk) => this.#progress(id, offset, chunk),
+    });
+    this.#chunks.set(id, result.chunk);
+    return result.outcome;
+  }
+
+  /**
+   * The Blob is gone. A worker of an older version may have deleted it after the server had the
+   * whole file but before the `done` record was saved: ask the server before failing.
+   */
+  async #withoutBlob(record: UploadRecord, signal: AbortSignal): Promise<RunOutcome> {
+    const reply = await getStatus({
+      fetch: this.#config.fetch,
+      endpoint: record.endpoint,
+      fileId: record.fileId,
+      headers: record.headers,
+      signal,
+      timeouts: this.#config.timeouts,
+    });
+    if (reply.kind === 'aborted') return reply;
+    if (reply.kind === 'ok' && reply.complete) return { kind: 'done' };
+    // Unreachable server: decide later, when it can tell whether it has the file.
+    if (reply.kind === 'transient') return reply;
+    return { kind: 'permanent', error: new UploadError('STORAGE', 'The stored file is gone (site data cleared?)') };
   }
 
   #progress(id: string, offset: number, chunk: ChunkState): void {
@@ -157,8 +182,8 @@ export class Runs {
     this.#throttle.reset(id);
     switch (outcome.kind) {
       case 'done': {
-        const done = this.#book.update(id, { state: transition(record.state, 'complete'), offset: record.size, attempts: 0, error: undefined });
-        this.#book.write((store) => store.deleteBlob(id)); // after the record: never a done-less missing Blob
+        // One transaction: a failed write keeps the Blob, so a restart resumes (and sees `complete`).
+        const done = this.#book.finish(id, { state: transition(record.state, 'complete'), offset: record.size, attempts: 0, error: undefined });
         this.#book.emit('state', done);
         this.#book.emit('complete', done);
         return;

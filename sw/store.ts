@@ -17,6 +17,11 @@ export interface UploadStore {
   add(record: UploadRecord, blob: Blob): Promise<void>;
   getBlob(id: string): Promise<Blob | undefined>;
   deleteBlob(id: string): Promise<void>;
+  /**
+   * Writes the finished upload's record and deletes its Blob in one transaction: either both
+   * happen or neither, so a stored record never lacks its Blob while still unfinished.
+   */
+  finish(record: UploadRecord): Promise<void>;
   /** Deletes the record and its Blob. */
   delete(id: string): Promise<void>;
   /** Releases the connection; the next call reopens it. */

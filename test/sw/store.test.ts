@@ -75,6 +75,16 @@ describe.each(backends)('%s', (_name, create) => {
     expect(await store.getBlob('b')).toBeUndefined();
   });
 
+  it('finish writes the record and deletes the Blob', async () => {
+    const store = create();
+    await store.add(record('a'), new Blob(['hello']));
+    await store.add(record('b'), new Blob(['world']));
+    await store.finish(record('a', { state: 'done', offset: 5 }));
+    expect(await store.get('a')).toEqual(record('a', { state: 'done', offset: 5 }));
+    expect(await store.getBlob('a')).toBeUndefined();
+    expect(await (await store.getBlob('b'))?.text()).toBe('world');
+  });
+
   it('adding an existing id fails and changes nothing', async () => {
     const store = create();
     await store.add(record('a'), new Blob(['hello']));
@@ -159,6 +169,29 @@ describe('IdbUploadStore on IndexedDB', () => {
     }
     expect(await store.list()).toEqual([]);
     expect(await store.getBlob('new')).toBeUndefined();
+  });
+});
+
+describe('IdbUploadStore finish', () => {
+  it('a failed record write leaves the Blob and the old record (one transaction)', async () => {
+    const factory = new IDBFactory();
+    const store = new IdbUploadStore({ factory });
+    await store.add(record('a', { state: 'uploading' }), new Blob(['hello']));
+    const proto = IDBObjectStore.prototype;
+    const realPut = proto.put;
+    const spy = vi.spyOn(proto, 'put').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+      if (this.name !== BLOBS_STORE) throw new DOMException('disk full', 'QuotaExceededError');
+      return realPut.apply(this, args);
+    });
+    try {
+      await rejection(store.finish(record('a', { state: 'done', offset: 5 })));
+    } finally {
+      spy.mockRestore();
+    }
+    store.close();
+    const reopened = new IdbUploadStore({ factory });
+    expect((await reopened.get('a'))?.state).toBe('uploading');
+    expect(await (await reopened.getBlob('a'))?.text()).toBe('hello');
   });
 });
 
