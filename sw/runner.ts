@@ -74,7 +74,7 @@ export async function runUpload(upload: UploadRecord, blob: Blob, ctx: RunContex
       const error = new UploadError('SERVER', `The server stays at byte ${offset} of ${upload.size}`);
       return { outcome: { kind: 'transient', error }, chunk };
     }
-    const sent = await sendSlice(target, upload, blob, offset, chunk.size, ctx);
+    const sent = await sendSlice(target, upload, blob, offset, chunk, ctx);
     if (sent.outcome.kind === 'ok') chunk = afterChunk(chunk, sent.bytes, sent.ms, ctx.chunkPolicy);
     reply = sent.outcome;
   }
@@ -86,8 +86,8 @@ interface Sent {
   readonly ms: number;
 }
 
-async function sendSlice(target: TransportTarget, upload: UploadRecord, blob: Blob, offset: number, size: number, ctx: RunContext): Promise<Sent> {
-  const end = Math.min(upload.size, offset + size);
+async function sendSlice(target: TransportTarget, upload: UploadRecord, blob: Blob, offset: number, chunk: ChunkState, ctx: RunContext): Promise<Sent> {
+  const end = Math.min(upload.size, offset + chunk.size);
   const body = blob.slice(offset, end);
   let digest: string | undefined;
   if (ctx.digest) {
@@ -107,6 +107,7 @@ async function sendSlice(target: TransportTarget, upload: UploadRecord, blob: Bl
     body,
     fileName: upload.name,
     ...(digest === undefined ? {} : { digest }),
+    ...(chunk.bytesPerSecond === undefined ? {} : { bytesPerSecond: chunk.bytesPerSecond }),
   });
   return { outcome, bytes: end - offset, ms: ctx.now() - started };
 }

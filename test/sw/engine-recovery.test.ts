@@ -1,5 +1,6 @@
 // The engine after storage trouble: a `done` record that was never saved, a Blob that is gone.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MiB } from '../../sw/chunk-size.js';
 import { UPLOADS_STORE } from '../../sw/db.js';
 import { IdbUploadStore } from '../../sw/idb-store.js';
 import { MemoryUploadStore } from '../../sw/memory-store.js';
@@ -43,6 +44,35 @@ describe('engine recovery', () => {
     expect(h.posts).toBe(posts); // nothing sent again
     expect(await store.getBlob(view.id)).toBeUndefined();
     expect((await store.get(view.id))?.state).toBe('done');
+    expect(await completedSha(h.server.uploadDir, view.fileId)).toBe(sha256(bytes));
+  });
+
+  it('a hung server is noticed within a few times the measured chunk time, not at the slowest tolerated rate', async () => {
+    h = await startHarness();
+    let posts = 0;
+    let hung = 0;
+    const engine = h.engine({
+      // Before any measurement a 256 KiB chunk may take 200 ms + 262 s; once measured, far less.
+      timeouts: { baseMs: 200, minBytesPerSecond: 1000 },
+      retry: { baseMs: 10, maxMs: 10 },
+      fetch: (input, init) => {
+        if (init?.method === 'POST' && ++posts === 3) {
+          hung++;
+          // The server takes the request and never answers.
+          return new Promise((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason), { once: true }));
+        }
+        return fetch(input, init);
+      },
+    });
+    const bytes = makeBytes(1 * MiB, 33);
+    const started = Date.now();
+    const view = await engine.handle(addRequest(bytes, 'hang.bin'));
+    await engine.whenIdle();
+    expect(hung).toBe(1);
+    expect(viewOf(engine, view.id).state).toBe('done');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const timedOut = h.events.find((e) => e.type === 'error' && e.upload.id === view.id);
+    expect(timedOut?.type === 'error' && timedOut.error.message).toMatch(/timed out/);
     expect(await completedSha(h.server.uploadDir, view.fileId)).toBe(sha256(bytes));
   });
 

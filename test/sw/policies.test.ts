@@ -5,6 +5,7 @@ import { ProgressThrottle } from '../../sw/progress-throttle.js';
 import { DEFAULT_RETRY_POLICY, retryDelay } from '../../sw/retry.js';
 import { isDue, nextWakeAt, pickNext, type Schedulable } from '../../sw/scheduler.js';
 import { nextState, transition, type UploadAction } from '../../sw/transitions.js';
+import { DEFAULT_TIMEOUT_POLICY, requestTimeoutMs } from '../../sw/transport.js';
 
 const up = (id: string, state: UploadState, createdAt: number, retryAt?: number): Schedulable => ({
   id,
@@ -146,5 +147,29 @@ describe('progress throttle', () => {
     throttle.reset('a');
     now = 1;
     expect(throttle.allow('a')).toBe(true);
+  });
+});
+
+describe('request timeouts', () => {
+  const policy = DEFAULT_TIMEOUT_POLICY; // 30 s + body at 64 KiB/s
+  it.each([
+    // bodyBytes, measured B/s, expected ms
+    { bytes: 0, rate: undefined, ms: 30_000 },
+    { bytes: 0, rate: 100 * MiB, ms: 30_000 },
+    { bytes: 64 * MiB, rate: undefined, ms: 30_000 + 1024_000 }, // before any measurement: conservative
+    { bytes: 64 * MiB, rate: 64 * MiB, ms: 30_000 + 4_000 }, // 4× the measured time
+    { bytes: 1 * MiB, rate: 1 * MiB, ms: 30_000 + 4_000 },
+    { bytes: 1 * MiB, rate: 128 * KiB, ms: 30_000 + 16_000 }, // a quarter is 32 KiB/s: the 64 KiB/s floor applies
+    { bytes: 1 * MiB, rate: 1, ms: 30_000 + 16_000 }, // never less patient than the floor
+    { bytes: 1 * MiB, rate: 0, ms: 30_000 + 16_000 }, // a nonsense rate counts as unknown
+  ])('$bytes bytes at measured $rate B/s: $ms ms', ({ bytes, rate, ms }) => {
+    expect(requestTimeoutMs(bytes, policy, rate)).toBe(ms);
+  });
+
+  it('keeps the policy knobs (sw.js timeoutBaseMs, timeoutMinBytesPerSecond)', () => {
+    const custom = { baseMs: 1_000, minBytesPerSecond: 1 * MiB };
+    expect(requestTimeoutMs(2 * MiB, custom)).toBe(3_000);
+    expect(requestTimeoutMs(2 * MiB, custom, 16 * MiB)).toBe(1_500);
+    expect(requestTimeoutMs(2 * MiB, custom, 2 * MiB)).toBe(3_000);
   });
 });
