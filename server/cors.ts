@@ -6,13 +6,19 @@ const ALLOW_METHODS = 'GET, HEAD, POST, DELETE, OPTIONS';
 const ALLOW_HEADERS = [...REQUEST_HEADERS, 'Content-Type'].join(', ');
 const EXPOSE_HEADERS = RESPONSE_HEADERS.join(', ');
 
-/** Headers for an actual (non-preflight) response; empty when the origin is not allowed. */
+/**
+ * Headers for an actual (non-preflight) response; empty when the origin is not allowed.
+ * `'*'` allows any site but never with credentials: browsers then send no cookies, so no other
+ * site can act as a logged-in user (e.g. DELETE their uploads). Credentials are allowed only for
+ * origins listed by name, each echoed back (with `Vary: Origin`, as the answer depends on it).
+ */
 export function corsHeaders(origins: CorsOrigins | undefined, origin: string | undefined): Record<string, string> {
   if (!origins || origin === undefined) return {};
-  const allowed = origins === '*' || origins.includes(origin);
-  if (!allowed) return {};
+  if (origins === '*') {
+    return { 'access-control-allow-origin': '*', 'access-control-expose-headers': EXPOSE_HEADERS };
+  }
+  if (!origins.includes(origin)) return {};
   return {
-    // Echoing the origin (not `*`) keeps credentialed requests working and needs Vary.
     'access-control-allow-origin': origin,
     'access-control-allow-credentials': 'true',
     'access-control-expose-headers': EXPOSE_HEADERS,

@@ -10,7 +10,11 @@ export interface UploadServerOptions {
   maxUploadSize?: number;
   /** URL prefix of the API, e.g. `/api/files` → `/api/files/status`. Default `''`. */
   basePath?: string;
-  /** Origins allowed cross-origin (preflight answered, protocol headers exposed), or `'*'`. Default none. */
+  /**
+   * Origins allowed cross-origin (preflight answered, protocol headers exposed). Listed origins
+   * may send credentials (cookies, HTTP auth); `'*'` allows any origin without credentials.
+   * Default none.
+   */
   corsOrigins?: CorsOrigins;
   /**
    * Returns the namespace the request's uploads live in (e.g. a user id), so equal file ids of

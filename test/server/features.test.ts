@@ -98,6 +98,9 @@ describe('CORS', () => {
     }
     const r = await status(srv.url, 'c', { Origin: 'https://app.example' });
     expect(r.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    // A listed origin may send cookies; the answer depends on Origin, so caches must key on it.
+    expect(r.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(r.headers.get('vary')).toContain('Origin');
     for (const h of ['X-Upload-Offset', 'X-Upload-Complete', 'X-File-Size', 'X-Error-Code']) {
       expect(r.headers.get('access-control-expose-headers')).toContain(h);
     }
@@ -105,10 +108,17 @@ describe('CORS', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it("allows any origin with '*'", async () => {
+  it("allows any origin with '*', but never with credentials", async () => {
     const srv = await start({ corsOrigins: '*' });
     const r = await status(srv.url, 'c', { Origin: 'https://anything.example' });
-    expect(r.headers.get('access-control-allow-origin')).toBe('https://anything.example');
+    expect(r.headers.get('access-control-allow-origin')).toBe('*');
+    // Otherwise any site could make cookie-authenticated calls, e.g. DELETE a logged-in user's uploads.
+    expect(r.headers.get('access-control-allow-credentials')).toBeNull();
+    expect(r.headers.get('access-control-expose-headers')).toContain('X-Upload-Offset');
+    const pre = await call(`${srv.url}/upload`, { method: 'OPTIONS', headers: { Origin: 'https://anything.example', 'Access-Control-Request-Method': 'DELETE' } });
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-credentials')).toBeNull();
+    expect(pre.headers.get('access-control-allow-methods')).toContain('DELETE');
   });
 });
 
