@@ -1,6 +1,6 @@
 // Small HTTP helpers for the server tests: fetch for whole requests, raw sockets for cut ones.
 import { createHash, randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
@@ -52,11 +52,8 @@ export function randomData(n: number): Buffer {
   return randomBytes(n);
 }
 
-/**
- * Sends a POST whose Content-Length promises all of `body`, writes only `sendBytes` of it,
- * waits until the server has had the chance to read them, then destroys the socket.
- */
-export async function cutPost(base: string, headers: Record<string, string>, body: Uint8Array, sendBytes: number): Promise<void> {
+/** Connects a raw socket and writes the head of a POST to `<base>/upload` promising `length` body bytes. */
+async function postHead(base: string, headers: Record<string, string>, length: number): Promise<Socket> {
   const url = new URL(base);
   const socket = connect(Number(url.port), url.hostname);
   await new Promise<void>((resolve, reject) => {
@@ -64,9 +61,18 @@ export async function cutPost(base: string, headers: Record<string, string>, bod
     socket.once('error', reject);
   });
   socket.on('error', () => undefined);
-  const lines = [`POST ${url.pathname.replace(/\/$/, '')}/upload HTTP/1.1`, `Host: ${url.host}`, `Content-Length: ${body.length}`];
+  const lines = [`POST ${url.pathname.replace(/\/$/, '')}/upload HTTP/1.1`, `Host: ${url.host}`, `Content-Length: ${length}`];
   for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
   socket.write(lines.join('\r\n') + '\r\n\r\n');
+  return socket;
+}
+
+/**
+ * Sends a POST whose Content-Length promises all of `body`, writes only `sendBytes` of it,
+ * waits until the server has had the chance to read them, then destroys the socket.
+ */
+export async function cutPost(base: string, headers: Record<string, string>, body: Uint8Array, sendBytes: number): Promise<void> {
+  const socket = await postHead(base, headers, body.length);
   await new Promise<void>((resolve) => socket.write(body.subarray(0, sendBytes), () => resolve()));
   // Give the server a moment to receive what was written before the connection dies.
   await new Promise((r) => setTimeout(r, 50));
@@ -75,20 +81,11 @@ export async function cutPost(base: string, headers: Record<string, string>, bod
 
 /** Opens a raw socket and sends the head of a POST plus `first` body bytes; returns the socket. */
 export async function openPost(base: string, headers: Record<string, string>, length: number, first: Uint8Array) {
-  const url = new URL(base);
-  const socket = connect(Number(url.port), url.hostname);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  socket.on('error', () => undefined);
+  const socket = await postHead(base, headers, length);
   let received = '';
   socket.on('data', (d: Buffer) => {
     received += d.toString('latin1');
   });
-  const lines = [`POST ${url.pathname.replace(/\/$/, '')}/upload HTTP/1.1`, `Host: ${url.host}`, `Content-Length: ${length}`];
-  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-  socket.write(lines.join('\r\n') + '\r\n\r\n');
   socket.write(first);
   return { socket, received: () => received };
 }

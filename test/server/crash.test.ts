@@ -51,20 +51,22 @@ async function kill9(child: Child): Promise<void> {
 }
 
 it('SIGKILL mid-upload, restart, resume: status never exceeds what was sent, final file identical', async () => {
-  const id = 'crash-me.bin-6291456-1';
-  const data = randomData(6 * 1024 * 1024);
+  const id = 'crash-me.bin-8388608-1';
+  const data = randomData(8 * 1024 * 1024);
   const headers = { 'X-File-Id': id, 'X-File-Size': String(data.length) };
+  const partial = join(dir, 'uploads', 'partial', storageKey({ namespace: '', id }));
   let sent = 0;
   for (const fraction of [0.2, 0.35, 0.5]) {
     const child = await startChild();
     const start = +(await status(child.url, id)).body;
     expect(start).toBeLessThanOrEqual(sent);
-    const target = Math.floor(data.length * fraction);
+    // More than one write batch (1 MiB) past `start`, so the server writes before the kill.
+    const target = Math.max(Math.floor(data.length * fraction), start + 1.5 * 1024 * 1024);
     const conn = await openPost(child.url, { ...headers, 'X-Start-Byte': String(start) }, data.length - start, data.subarray(start, target));
     sent = Math.max(sent, target);
-    // Kill while the body is still open, at a moment the server has been writing.
-    await waitFor(async () => +(await status(child.url, id)).body >= 0);
-    await new Promise((r) => setTimeout(r, 30 + Math.random() * 100));
+    // Kill while the body is still open, once the server has written part of it, at a random moment.
+    await waitFor(async () => ((await stat(partial).catch(() => undefined))?.size ?? 0) > start);
+    await new Promise((r) => setTimeout(r, Math.random() * 100));
     await kill9(child);
     conn.socket.destroy();
   }
@@ -76,7 +78,6 @@ it('SIGKILL mid-upload, restart, resume: status never exceeds what was sent, fin
   const chunk = data.subarray(before, before + 2.5 * 1024 * 1024);
   const conn = await openPost(child.url, { ...headers, 'X-Start-Byte': String(before), 'Content-Digest': digestOf(chunk) }, chunk.length, chunk.subarray(0, 2 * 1024 * 1024));
   // Unverified bytes have reached the data file (status still says `before`): now die.
-  const partial = join(dir, 'uploads', 'partial', storageKey({ namespace: '', id }));
   await waitFor(async () => (await stat(partial)).size > before);
   expect(+(await status(child.url, id)).body).toBe(before);
   await kill9(child);
