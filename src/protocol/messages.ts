@@ -28,8 +28,16 @@ export interface UploadView {
 export interface AddOptions {
   /** Base URL of the upload API (`<endpoint>/status`, `<endpoint>/upload`). */
   readonly endpoint?: string;
-  /** Extra request headers, e.g. authorisation. */
+  /**
+   * Extra request headers, e.g. authorisation, sent with every request of this upload (status,
+   * each slice, and the DELETE of a cancel). Whatever the server must know goes here.
+   */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * The page's own notes about the upload (e.g. an album). They stay in the browser: kept in the
+   * upload record and shown in every `UploadView`, but NOT sent to the server, which stores only
+   * the file name (`X-File-Name`). For data the server needs, use `headers`.
+   */
   readonly metadata?: Readonly<Record<string, string>>;
   /** Defaults to the classic `name-size-lastModified`. */
   readonly fileId?: string;
