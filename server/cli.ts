@@ -29,6 +29,10 @@ const running = await startServer({
   uploadDir: process.env['UPLOAD_DIR'] || './uploads',
   staticDir: process.env['STATIC_DIR'] || defaultStaticDir(),
   maxUploadSize: intFromEnv('MAX_UPLOAD_SIZE', 10 * 1024 ** 3),
+}).catch((err: unknown) => {
+  // E.g. the upload directory cannot be created or a crash left something recovery cannot repair.
+  console.error(`resilient-upload: not starting: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
 });
 console.log(`resilient-upload listening on ${running.url}`);
 

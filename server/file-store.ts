@@ -3,17 +3,19 @@
 //   partial/<key>.json   id, namespace, size (once sent), name, createdAt; written before the first byte is acknowledged
 //   partial/<key>.guard  empty, or the offset to roll back to while a digest-checked body is being appended
 //   complete/<key>       the finished file (atomic rename from partial/)
-//   complete/<key>.json  its UploadMetadata; its presence is what makes an upload complete
-import { mkdir, open, readdir, rename, truncate } from 'node:fs/promises';
+//   complete/<key>.json  its UploadMetadata, written right after the rename; complete/<key> alone
+//                        already counts as complete (startup recovery writes the missing metadata)
+import { mkdir, open, readdir, rename } from 'node:fs/promises';
 import { createReadStream, constants } from 'node:fs';
 import { join } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
 import { UploadServerError, toServerError } from './errors.js';
 import { fsyncDir, readJson, statOrUndefined, unlinkIfExists, writeFileAtomic } from './fs-util.js';
 import { writeAll, writeBody, type WriteChunks } from './file-append.js';
-import { readGuard, writeGuard } from './guard.js';
+import { recoverStore, type RecoveryTarget } from './file-recovery.js';
+import { writeGuard } from './guard.js';
 import { STORAGE_KEY_PATTERN, storageKey } from './storage.js';
-import type { AppendOptions, CompletedUpload, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from './storage.js';
+import type { AppendOptions, CompletedUpload, SweepClaim, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from './storage.js';
 import { systemClock, type Clock } from './types.js';
 
 export interface FileStoreOptions {
@@ -31,22 +33,36 @@ interface PartialMeta {
   createdAt: string;
 }
 
-export class FileStore implements UploadStorage {
-  private readonly partialDir: string;
-  private readonly completeDir: string;
+export class FileStore implements UploadStorage, RecoveryTarget {
+  readonly partialDir: string;
+  readonly completeDir: string;
+  private readonly dir: string;
   private readonly clock: Clock;
   private readonly writeChunks: WriteChunks;
   private ready: Promise<void> | undefined;
-  /** Per process, each upload is repaired once (guard roll-back, half-done completion) before first use. */
-  private readonly recovered = new Map<string, Promise<void>>();
   /** Offset already fsynced by an append in flight: status() reports no more than this. */
   private readonly durable = new Map<string, number>();
 
   constructor(options: FileStoreOptions) {
+    this.dir = options.dir;
     this.partialDir = join(options.dir, 'partial');
     this.completeDir = join(options.dir, 'complete');
     this.clock = options.clock ?? systemClock;
     this.writeChunks = options.writeChunks ?? writeAll;
+  }
+
+  /**
+   * Creates the directories and repairs what a crash left (see file-recovery.ts), once per
+   * process. Every method waits for it; a failure is not cached, so a later call retries (no
+   * append can run before it succeeds, so the repair never races a writer).
+   */
+  init(): Promise<void> {
+    this.ready ??= this.initialise().catch((err: unknown) => {
+      this.ready = undefined;
+      const why = err instanceof Error ? err.message : String(err);
+      throw new UploadServerError('INTERNAL', `cannot prepare the upload directory ${this.dir}: ${why}`, { cause: err });
+    });
+    return this.ready;
   }
 
   async status(ref: UploadRef): Promise<UploadStatus | undefined> {
@@ -55,9 +71,12 @@ export class FileStore implements UploadStorage {
     if (done) return { offset: done.size, size: done.size, complete: true, name: done.name };
     const st = await statOrUndefined(this.partialPath(key));
     if (!st) {
-      // A completion may have renamed the data between the two looks.
+      // Complete data counts even before (or without) its metadata; this also covers a
+      // completion that renamed the data between the two looks.
+      const data = await statOrUndefined(this.completePath(key));
+      if (!data) return undefined;
       const late = await readJson<UploadMetadata>(this.completePath(key, '.json'));
-      return late ? { offset: late.size, size: late.size, complete: true, name: late.name } : undefined;
+      return { offset: data.size, size: data.size, complete: true, name: late?.name };
     }
     const meta = await readJson<PartialMeta>(this.partialPath(key, '.json'));
     const durable = this.durable.get(key);
@@ -67,8 +86,8 @@ export class FileStore implements UploadStorage {
 
   async append(ref: UploadRef, body: AsyncIterable<Uint8Array>, options: AppendOptions): Promise<{ offset: number }> {
     const key = await this.prepare(ref);
-    const done = await readJson<UploadMetadata>(this.completePath(key, '.json'));
-    if (done) throw new UploadServerError('ALREADY_COMPLETE', undefined, { offset: done.size, complete: true });
+    const done = await this.completedSize(key);
+    if (done !== undefined) throw new UploadServerError('ALREADY_COMPLETE', undefined, { offset: done, complete: true });
     const dataPath = this.partialPath(key);
     const held = await sizeOf(dataPath);
     if (held !== options.start) throw new UploadServerError('OFFSET_MISMATCH', undefined, { offset: held });
@@ -119,15 +138,18 @@ export class FileStore implements UploadStorage {
   async complete(ref: UploadRef): Promise<CompletedUpload> {
     const key = await this.prepare(ref);
     const path = this.completePath(key);
-    await rename(this.partialPath(key), path);
+    // A retry after a failed metadata write finds the data already renamed.
+    if ((await statOrUndefined(this.partialPath(key))) || !(await statOrUndefined(path))) {
+      await rename(this.partialPath(key), path);
+    }
     const metadata = await this.finish(ref, key);
     return { path, metadata };
   }
 
   async remove(ref: UploadRef): Promise<boolean> {
     const key = await this.prepare(ref);
-    const done = await readJson<UploadMetadata>(this.completePath(key, '.json'));
-    if (done) throw new UploadServerError('ALREADY_COMPLETE', undefined, { offset: done.size, complete: true });
+    const done = await this.completedSize(key);
+    if (done !== undefined) throw new UploadServerError('ALREADY_COMPLETE', undefined, { offset: done, complete: true });
     return this.removePartial(key);
   }
 
@@ -139,13 +161,20 @@ export class FileStore implements UploadStorage {
     return undefined;
   }
 
-  async sweep(before: number): Promise<number> {
-    await this.ensureDirs();
+  async sweep(before: number, claim: SweepClaim): Promise<number> {
+    await this.init();
     let removed = 0;
     for (const name of await readdir(this.partialDir)) {
-      if (!STORAGE_KEY_PATTERN.test(name) || this.durable.has(name)) continue;
-      const st = await statOrUndefined(join(this.partialDir, name));
-      if (st && st.mtimeMs < before && (await this.removePartial(name))) removed++;
+      if (!STORAGE_KEY_PATTERN.test(name)) continue;
+      const lease = claim(name);
+      if (!lease) continue;
+      try {
+        // Looked at only under the claim: a writer that just finished has touched the file.
+        const st = await statOrUndefined(join(this.partialDir, name));
+        if (st && st.mtimeMs < before && (await this.removePartial(name))) removed++;
+      } finally {
+        lease.release();
+      }
     }
     return removed;
   }
@@ -155,7 +184,7 @@ export class FileStore implements UploadStorage {
     return this.completePath(storageKey(ref));
   }
 
-  private async removePartial(key: string): Promise<boolean> {
+  async removePartial(key: string): Promise<boolean> {
     const existed = await unlinkIfExists(this.partialPath(key));
     await unlinkIfExists(this.partialPath(key, '.json'));
     await unlinkIfExists(this.partialPath(key, '.guard'));
@@ -182,6 +211,23 @@ export class FileStore implements UploadStorage {
     return { wrote: true, size };
   }
 
+  /** Startup recovery: data in complete/ without its metadata; id and namespace come from partial/<key>.json. */
+  async finishCompletion(key: string): Promise<void> {
+    const meta = await readJson<PartialMeta>(this.partialPath(key, '.json'));
+    // Without it the id is unknown; status() still reports the data as complete.
+    if (meta) await this.finish(meta, key);
+  }
+
+  /** Size of a finished upload, finishing its metadata when only the data made it (caller holds the writer lock). */
+  private async completedSize(key: string): Promise<number | undefined> {
+    const done = await readJson<UploadMetadata>(this.completePath(key, '.json'));
+    if (done) return done.size;
+    const data = await statOrUndefined(this.completePath(key));
+    if (!data) return undefined;
+    await this.finishCompletion(key);
+    return data.size;
+  }
+
   private async finish(ref: UploadRef, key: string): Promise<UploadMetadata> {
     const meta = await readJson<PartialMeta>(this.partialPath(key, '.json'));
     const size = (await statOrUndefined(this.completePath(key)))?.size ?? 0;
@@ -201,43 +247,14 @@ export class FileStore implements UploadStorage {
   }
 
   private async prepare(ref: UploadRef): Promise<string> {
-    await this.ensureDirs();
-    const key = storageKey(ref);
-    let p = this.recovered.get(key);
-    if (!p) {
-      p = this.recover(ref, key);
-      this.recovered.set(key, p);
-    }
-    await p;
-    return key;
+    await this.init();
+    return storageKey(ref);
   }
 
-  /** Repairs what a crash (kill -9, power loss) may have left half done. */
-  private async recover(ref: UploadRef, key: string): Promise<void> {
-    const guard = await readGuard(this.partialPath(key, '.guard'));
-    if (guard) {
-      // A digest-checked body was being appended: its bytes were never verified.
-      const base = Number(guard);
-      const st = await statOrUndefined(this.partialPath(key));
-      if (st && Number.isSafeInteger(base) && base < st.size) {
-        await truncate(this.partialPath(key), base);
-        const fh = await open(this.partialPath(key), 'r+');
-        await fh.sync().finally(() => fh.close());
-      }
-      await writeGuard(this.partialPath(key, '.guard'), '');
-    }
-    const hasData = await statOrUndefined(this.completePath(key));
-    const hasMeta = await statOrUndefined(this.completePath(key, '.json'));
-    if (hasData && !hasMeta) await this.finish(ref, key);
-    else if (hasMeta) await this.removePartial(key);
-  }
-
-  private ensureDirs(): Promise<void> {
-    this.ready ??= Promise.all([
-      mkdir(this.partialDir, { recursive: true }),
-      mkdir(this.completeDir, { recursive: true }),
-    ]).then(() => undefined);
-    return this.ready;
+  private async initialise(): Promise<void> {
+    await mkdir(this.partialDir, { recursive: true });
+    await mkdir(this.completeDir, { recursive: true });
+    await recoverStore(this);
   }
 
   private partialPath(key: string, suffix = ''): string {

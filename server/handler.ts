@@ -13,24 +13,48 @@ export interface UploadCore {
   /** Whether `path` (relative to the base path) is an API route. */
   owns(path: string): boolean;
   handle(req: UploadRequest): Promise<UploadResponse>;
-  /** Removes stale partial uploads now; returns how many. */
+  /**
+   * Prepares the storage (directories, crash repair). Requests wait for it anyway; await it at
+   * startup to refuse to serve when it fails. A failure is not cached: the next call retries.
+   */
+  ready(): Promise<void>;
+  /** Removes stale partial uploads now, skipping any being written; returns how many. */
   sweep(): Promise<number>;
-  /** Stops the sweep timer. */
-  close(): void;
+  /** Stops the sweep timer; resolves once onComplete hooks in flight have settled. */
+  close(): Promise<void>;
 }
 
 export function createUploadCore(options: UploadServerOptions = {}): UploadCore {
   const clock = options.clock ?? systemClock;
   const storage = options.storage ?? new FileStore({ dir: options.uploadDir ?? DEFAULTS.uploadDir, clock });
+  const locks = new WriterLocks();
+  const hooks = new Set<Promise<void>>();
   const ctx: StatusSliceContext = {
     storage,
-    locks: new WriterLocks(),
+    locks,
     maxUploadSize: options.maxUploadSize ?? DEFAULTS.maxUploadSize,
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
     onComplete: options.onComplete,
+    background: (p) => {
+      hooks.add(p);
+      void p.finally(() => hooks.delete(p));
+    },
+  };
+  let prepared: Promise<void> | undefined;
+  const ready = (): Promise<void> => {
+    prepared ??= storage.init().catch((err: unknown) => {
+      prepared = undefined;
+      throw err;
+    });
+    return prepared;
   };
   const staleAfterMs = options.staleAfterMs ?? DEFAULTS.staleAfterMs;
-  const sweep = (): Promise<number> => storage.sweep(clock.now() - staleAfterMs);
+  // Through the writer locks: an upload being written is skipped, and one being removed makes
+  // a resuming request wait, so no byte is ever acknowledged into a deleted file.
+  const sweep = async (): Promise<number> => {
+    await ready();
+    return storage.sweep(clock.now() - staleAfterMs, (key) => locks.tryAcquire(key));
+  };
   const interval = options.sweepIntervalMs ?? DEFAULTS.sweepIntervalMs;
   const timer =
     interval > 0
@@ -58,6 +82,13 @@ export function createUploadCore(options: UploadServerOptions = {}): UploadCore 
       const res = errorResponse(new UploadServerError('METHOD_NOT_ALLOWED'));
       return { ...res, headers: { ...res.headers, allow } };
     }
+    try {
+      await ready();
+    } catch (err) {
+      // The reason names server paths: it goes to the log, not to the client.
+      console.error('resilient-upload: storage not ready', err);
+      return errorResponse(new UploadServerError('INTERNAL'));
+    }
     let namespace = '';
     try {
       if (options.authorize) {
@@ -74,7 +105,11 @@ export function createUploadCore(options: UploadServerOptions = {}): UploadCore 
   return {
     owns: (path) => STATUS_SLICE_ROUTES[path] !== undefined,
     handle,
+    ready,
     sweep,
-    close: () => clearInterval(timer),
+    close: async () => {
+      clearInterval(timer);
+      await Promise.allSettled([...hooks]);
+    },
   };
 }

@@ -12,9 +12,14 @@ import type { UploadRequest, UploadResponse } from './types.js';
 /** A node:http / Express / Connect style handler; see createUploadHandler. */
 export interface UploadHandler {
   (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
+  /**
+   * Prepares the storage (creates directories, repairs what a crash left). Requests wait for it
+   * anyway; await it before serving to fail at startup, with the reason, instead of answering 500.
+   */
+  ready(): Promise<void>;
   /** Runs the stale-upload sweep now; resolves to the number of uploads removed. */
   sweep(): Promise<number>;
-  /** Stops the sweep timer and waits for requests in flight to finish. */
+  /** Stops the sweep timer and waits for requests in flight, then for onComplete hooks, to finish. */
   close(): Promise<void>;
 }
 
@@ -50,10 +55,11 @@ export function createUploadHandler(options: UploadServerOptions = {}): UploadHa
     inflight.add(p);
   };
   return Object.assign(handler, {
+    ready: () => core.ready(),
     sweep: () => core.sweep(),
     close: async () => {
-      core.close();
       await Promise.allSettled([...inflight]);
+      await core.close();
     },
   });
 }
@@ -153,9 +159,18 @@ export interface StartServerOptions extends UploadServerOptions {
   closeGraceMs?: number;
 }
 
-/** Starts a node:http server with the upload API at `basePath` and, optionally, static files. */
+/**
+ * Starts a node:http server with the upload API at `basePath` and, optionally, static files.
+ * Rejects, listening on nothing, when the storage cannot be prepared (see UploadHandler.ready).
+ */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const upload = createUploadHandler(options);
+  try {
+    await upload.ready();
+  } catch (err) {
+    await upload.close();
+    throw err;
+  }
   const server = createServer({ requestTimeout: 0 }, (req, res) => {
     upload(req, res, () => {
       const pathname = (req.url ?? '/').split('?')[0] ?? '/';

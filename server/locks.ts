@@ -20,19 +20,32 @@ export class WriterLocks {
   private readonly holders = new Map<string, Holder>();
 
   async acquire(key: string): Promise<Lease> {
+    const previous = this.holders.get(key);
+    // Registered at once, so an even newer request aborts this one while it still waits.
+    const lease = this.register(key);
+    if (previous) {
+      previous.controller.abort(new UploadServerError('BUSY'));
+      await previous.released;
+    }
+    return lease;
+  }
+
+  /**
+   * The lease if nobody holds `key`, else undefined; never aborts a holder. For background work
+   * (the sweep) that must step aside for writers; a request arriving later still takes over.
+   */
+  tryAcquire(key: string): Lease | undefined {
+    return this.holders.has(key) ? undefined : this.register(key);
+  }
+
+  private register(key: string): Lease {
     const controller = new AbortController();
     let release!: () => void;
     const released = new Promise<void>((r) => {
       release = r;
     });
     const mine: Holder = { controller, released };
-    const previous = this.holders.get(key);
-    // Registered at once, so an even newer request aborts this one while it still waits.
     this.holders.set(key, mine);
-    if (previous) {
-      previous.controller.abort(new UploadServerError('BUSY'));
-      await previous.released;
-    }
     let done = false;
     return {
       signal: controller.signal,

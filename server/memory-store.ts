@@ -3,7 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { UploadServerError, toServerError } from './errors.js';
 import { storageKey } from './storage.js';
-import type { AppendOptions, CompletedUpload, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from './storage.js';
+import type { AppendOptions, CompletedUpload, SweepClaim, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from './storage.js';
 import { systemClock, type Clock } from './types.js';
 
 interface Entry {
@@ -24,6 +24,9 @@ export class MemoryStore implements UploadStorage {
   constructor(options: { clock?: Clock } = {}) {
     this.clock = options.clock ?? systemClock;
   }
+
+  /** Nothing to prepare or repair: nothing survives the process. */
+  async init(): Promise<void> {}
 
   async status(ref: UploadRef): Promise<UploadStatus | undefined> {
     const e = this.entries.get(storageKey(ref));
@@ -108,13 +111,15 @@ export class MemoryStore implements UploadStorage {
     })();
   }
 
-  async sweep(before: number): Promise<number> {
+  async sweep(before: number, claim: SweepClaim): Promise<number> {
     let removed = 0;
     for (const [key, e] of this.entries) {
-      if (!e.metadata && e.touchedAt < before) {
-        this.entries.delete(key);
-        removed++;
-      }
+      if (e.metadata || e.touchedAt >= before) continue;
+      const lease = claim(key);
+      if (!lease) continue;
+      this.entries.delete(key);
+      lease.release();
+      removed++;
     }
     return removed;
   }

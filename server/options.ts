@@ -22,7 +22,11 @@ export interface UploadServerOptions {
    * any other throw answers 500. Default: everyone shares the namespace `''`.
    */
   authorize?: (req: RequestInfo) => string | Promise<string>;
-  /** Called once per finished file, after it is durably in place. Errors are logged, not sent. */
+  /**
+   * Called once per finished file, after it is durably in place. It runs after the final reply
+   * has been handed to the connection and without holding the upload's writer lock, so a slow
+   * hook never delays the client; errors are logged, not sent. `close()` waits for hooks in flight.
+   */
   onComplete?: (info: CompletedUpload) => void | Promise<void>;
   /** A body that sends nothing for this long is ended; what arrived is kept. Default 30 s. */
   idleTimeoutMs?: number;

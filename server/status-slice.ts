@@ -25,6 +25,8 @@ export interface StatusSliceContext {
   readonly maxUploadSize: number;
   readonly idleTimeoutMs: number;
   readonly onComplete?: ((info: CompletedUpload) => void | Promise<void>) | undefined;
+  /** Takes work that runs after the reply (the onComplete hook), so close() can wait for it. */
+  readonly background: (work: Promise<void>) => void;
 }
 
 export const STATUS_SLICE_ROUTES: Readonly<Record<string, readonly string[]>> = {
@@ -99,14 +101,17 @@ async function post(req: UploadRequest, ref: UploadRef, ctx: StatusSliceContext)
   const p = parsePostHeaders(req);
   const lease = await ctx.locks.acquire(storageKey(ref));
   let knownSize: number | undefined = p.size;
+  let known: { offset: number; complete: boolean } | undefined;
   try {
     // The previous writer has released: only now is the stored offset stable.
-    if (lease.signal.aborted) throw new UploadServerError('BUSY');
     const st = await ctx.storage.status(ref);
     const held = st?.offset ?? 0;
     knownSize = st?.size ?? p.size;
-    const at = (code: 'OFFSET_MISMATCH' | 'SIZE_MISMATCH' | 'TOO_LARGE' | 'ALREADY_COMPLETE') =>
+    known = { offset: held, complete: st?.complete ?? false };
+    const at = (code: 'BUSY' | 'OFFSET_MISMATCH' | 'SIZE_MISMATCH' | 'TOO_LARGE' | 'ALREADY_COMPLETE') =>
       new UploadServerError(code, undefined, { offset: held, complete: st?.complete ?? false });
+    // Taken over while waiting for the lock. Like every 409 it carries the offset held.
+    if (lease.signal.aborted) throw at('BUSY');
     if (st?.size !== undefined && p.size !== undefined && p.size !== st.size) throw at('SIZE_MISMATCH');
     if (p.start !== held) throw at('OFFSET_MISMATCH');
     if (p.size !== undefined && p.size > ctx.maxUploadSize) throw at('TOO_LARGE');
@@ -130,12 +135,16 @@ async function post(req: UploadRequest, ref: UploadRef, ctx: StatusSliceContext)
     const complete = knownSize === undefined || offset === knownSize;
     if (complete) {
       const done = await ctx.storage.complete(ref);
-      await notify(ctx, done);
+      // After the reply and outside the lock: a slow hook must not hold back the client's last 200.
+      ctx.background(new Promise<void>((resolve) => setImmediate(resolve)).then(() => notify(ctx, done)));
       return offsetResponse({ offset, complete: true, size: offset });
     }
     return offsetResponse({ offset, complete: false, size: knownSize });
   } catch (err) {
-    return errorResponse(toServerError(err), knownSize);
+    const e = toServerError(err);
+    // The spec's 409 body is the offset held (e.g. BUSY from a body read outside append()).
+    const out = e.status === 409 && e.offset === undefined && known ? e.withOffset(known.offset, known.complete) : e;
+    return errorResponse(out, knownSize);
   } finally {
     lease.release();
   }

@@ -46,6 +46,12 @@ export interface CompletedUpload {
 }
 
 /**
+ * Lets the sweep remove one upload: undefined while a writer holds it (the sweep skips it), else
+ * a claim that keeps writers waiting until released. The protocol backs it with its WriterLocks.
+ */
+export type SweepClaim = (key: string) => { release(): void } | undefined;
+
+/**
  * Where uploads live. The caller guarantees one append/complete/remove at a time per upload
  * (protocol-level writer lock); status() may run at any time and must never report bytes
  * that are not yet durable.
@@ -56,6 +62,11 @@ export interface CompletedUpload {
  * DIGEST_MISMATCH, TOO_LARGE, DISK_FULL, OFFSET_MISMATCH, ALREADY_COMPLETE come from the store.
  */
 export interface UploadStorage {
+  /**
+   * Prepares the storage (directories, repair of what a crash left half done). The server calls
+   * it before serving and refuses to start when it rejects; a rejected init may be retried.
+   */
+  init(): Promise<void>;
   status(ref: UploadRef): Promise<UploadStatus | undefined>;
   append(ref: UploadRef, body: AsyncIterable<Uint8Array>, options: AppendOptions): Promise<{ offset: number }>;
   /** Freezes the bytes held as the finished file. */
@@ -64,8 +75,11 @@ export interface UploadStorage {
   remove(ref: UploadRef): Promise<boolean>;
   /** The bytes held (partial or complete), or undefined for an unknown upload. */
   read(ref: UploadRef): Promise<AsyncIterable<Uint8Array> | undefined>;
-  /** Removes partial uploads not written to since `before` (ms since epoch); returns how many. */
-  sweep(before: number): Promise<number>;
+  /**
+   * Removes partial uploads not written to since `before` (ms since epoch); returns how many.
+   * Each upload (by its storageKey) is removed only under `claim`, and skipped when it is refused.
+   */
+  sweep(before: number, claim: SweepClaim): Promise<number>;
 }
 
 /**

@@ -48,6 +48,79 @@ describe('status/slice on request values', () => {
     core.close();
   });
 
+  it('answers a request taken over while it waited for the lock with 409 BUSY and the offset as body', async () => {
+    const core = createUploadCore({ storage: new MemoryStore(), sweepIntervalMs: 0 });
+    let release!: () => void;
+    const stalled = (async function* () {
+      yield new TextEncoder().encode('abc');
+      await new Promise<void>((r) => (release = r));
+    })();
+    const headers = { 'X-File-Id': 'w', 'X-Start-Byte': '0', 'X-File-Size': '6' };
+    const first = core.handle(request('POST', '/upload', headers, stalled));
+    await new Promise((r) => setTimeout(r, 10));
+    // The second waits for the first to let go; the third takes over from the waiting second.
+    const second = core.handle(request('POST', '/upload', headers, bodyOf('abcdef')));
+    const third = core.handle(request('POST', '/upload', headers, bodyOf('abcdef')));
+    const waited = await second;
+    expect(waited).toMatchObject({ status: 409, body: '3' });
+    expect(waited.headers).toMatchObject({ 'X-Error-Code': 'BUSY', 'X-Upload-Offset': '3' });
+    expect(await third).toMatchObject({ status: 409, body: '3' });
+    expect(await first).toMatchObject({ status: 409, body: '3' });
+    release();
+    await core.close();
+  });
+
+  it('the sweep skips an upload whose writer holds the lock, so its bytes are never lost', async () => {
+    let now = Date.now();
+    const clock = { now: () => now };
+    const core = createUploadCore({ storage: new MemoryStore({ clock }), clock, staleAfterMs: 1000, sweepIntervalMs: 0 });
+    const headers = { 'X-File-Id': 's', 'X-File-Size': '6' };
+    expect(await core.handle(request('POST', '/upload', { ...headers, 'X-Start-Byte': '0' }, bodyOf('ab')))).toMatchObject({ status: 200, body: '2' });
+    // A resume is writing (its body not yet ended) when the upload has gone stale and is swept.
+    let release!: () => void;
+    const resumed = (async function* () {
+      yield new TextEncoder().encode('cd');
+      await new Promise<void>((r) => (release = r));
+      yield new TextEncoder().encode('ef');
+    })();
+    const writing = core.handle(request('POST', '/upload', { ...headers, 'X-Start-Byte': '2' }, resumed));
+    await new Promise((r) => setTimeout(r, 10));
+    now += 5000;
+    expect(await core.sweep()).toBe(0);
+    release();
+    expect(await writing).toMatchObject({ status: 200, body: '6' });
+    expect(await core.handle(request('GET', '/status', { 'X-File-Id': 's' }))).toMatchObject({ body: '6', headers: { 'X-Upload-Complete': '?1' } });
+    await core.close();
+  });
+
+  it('sends the final reply and frees the upload without waiting for a slow onComplete', async () => {
+    let finishHook!: () => void;
+    const hookDone = new Promise<void>((r) => (finishHook = r));
+    const calls: string[] = [];
+    const core = createUploadCore({
+      storage: new MemoryStore(),
+      sweepIntervalMs: 0,
+      onComplete: async (info) => {
+        calls.push(info.metadata.id);
+        await hookDone;
+      },
+    });
+    const final = core.handle(request('POST', '/upload', { 'X-File-Id': 'h', 'X-Start-Byte': '0' }, bodyOf('all')));
+    const replied = await Promise.race([final, new Promise((r) => setTimeout(() => r('timed out'), 1000))]);
+    expect(replied).toMatchObject({ status: 200, body: '3' });
+    // The lock is free: a repeated final POST is answered too.
+    const again = await core.handle(request('POST', '/upload', { 'X-File-Id': 'h', 'X-Start-Byte': '3' }));
+    expect(again).toMatchObject({ status: 200, body: '3' });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toEqual(['h']);
+    let closed = false;
+    const closing = core.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(closed).toBe(false);
+    finishHook();
+    await closing;
+  });
+
   it('routes 404, 405 and OPTIONS', async () => {
     const core = createUploadCore({ storage: new MemoryStore(), sweepIntervalMs: 0 });
     expect((await core.handle(request('GET', '/x', {}))).status).toBe(404);

@@ -131,6 +131,9 @@ describe('onComplete', () => {
     expect(calls).toHaveLength(0);
     await post(srv.url, 'named', 1000, data.subarray(1000));
     await post(srv.url, 'named', 4321, new Uint8Array(0));
+    // The hook runs after the reply: wait for it, then make sure a repeat did not call it again.
+    await waitFor(async () => calls.length > 0);
+    await new Promise((r) => setTimeout(r, 50));
     expect(calls).toHaveLength(1);
     expect(calls[0]!.metadata).toMatchObject({ id: 'named', namespace: '', size: 4321, name: 'résumé 1.pdf' });
     expect(sha256(await readFile(calls[0]!.path))).toBe(sha256(data));

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import type { UploadRef, UploadStorage } from '../../server/index.js';
-import { UploadServerError } from '../../server/index.js';
+import { UploadServerError, storageKey } from '../../server/index.js';
+import type { SweepClaim } from '../../server/storage.js';
 
 export interface ContractFixture {
   storage: UploadStorage;
@@ -43,6 +44,19 @@ async function rejected(p: Promise<unknown>): Promise<UploadServerError> {
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
+/** A claim that always grants, recording which keys were claimed and whether each was released. */
+function recordingClaim(refuse: ReadonlySet<string> = new Set()): { claim: SweepClaim; held: Set<string>; claimed: string[] } {
+  const held = new Set<string>();
+  const claimed: string[] = [];
+  const claim: SweepClaim = (key) => {
+    if (refuse.has(key)) return undefined;
+    claimed.push(key);
+    held.add(key);
+    return { release: () => void held.delete(key) };
+  };
+  return { claim, held, claimed };
+}
+
 export function storageContract(name: string, make: () => Promise<ContractFixture>): void {
   describe(`UploadStorage contract: ${name}`, () => {
     const ref: UploadRef = { namespace: 'ns', id: 'file-1' };
@@ -50,6 +64,7 @@ export function storageContract(name: string, make: () => Promise<ContractFixtur
 
     it('reports nothing for an unknown upload', async () => {
       const f = await make();
+      await f.storage.init();
       expect(await f.storage.status(ref)).toBeUndefined();
       expect(await f.storage.read(ref)).toBeUndefined();
       await f.cleanup();
@@ -158,10 +173,27 @@ export function storageContract(name: string, make: () => Promise<ContractFixtur
       await f.storage.append(stale, chunks(bytes('old')), { start: 0, maxBytes: 10 });
       await f.storage.append(done, chunks(bytes('fin')), { start: 0, maxBytes: 10 });
       await f.storage.complete(done);
-      expect(await f.storage.sweep(Date.now() - 60_000)).toBe(0);
-      expect(await f.storage.sweep(Date.now() + 60_000)).toBe(1);
+      const { claim, held, claimed } = recordingClaim();
+      expect(await f.storage.sweep(Date.now() - 60_000, claim)).toBe(0);
+      expect(await f.storage.sweep(Date.now() + 60_000, claim)).toBe(1);
+      expect(claimed).toContain(storageKey(stale));
+      expect(held.size).toBe(0);
       expect(await f.storage.status(stale)).toBeUndefined();
       expect(await f.storage.status(done)).toMatchObject({ complete: true, offset: 3 });
+      await f.cleanup();
+    });
+
+    it('sweeps nothing whose claim is refused (a writer holds it)', async () => {
+      const f = await make();
+      const busy: UploadRef = { namespace: 'ns', id: 'being-written' };
+      const idle: UploadRef = { namespace: 'ns', id: 'idle' };
+      await f.storage.append(busy, chunks(bytes('old')), { start: 0, maxBytes: 10 });
+      await f.storage.append(idle, chunks(bytes('old')), { start: 0, maxBytes: 10 });
+      const { claim, held } = recordingClaim(new Set([storageKey(busy)]));
+      expect(await f.storage.sweep(Date.now() + 60_000, claim)).toBe(1);
+      expect(held.size).toBe(0);
+      expect(await f.storage.status(busy)).toMatchObject({ offset: 3, complete: false });
+      expect(await f.storage.status(idle)).toBeUndefined();
       await f.cleanup();
     });
   });
