@@ -62,9 +62,8 @@ export class Runs {
   }
 
   /** Starts whatever is due and re-arms the retry timer. Does nothing before `enable`. */
-  schedule(): void {
+  schedule(now: number = this.#config.clock.now()): void {
     if (!this.#enabled) return;
-    const now = this.#config.clock.now();
     const running = new Set(this.#running.keys());
     for (const id of pickNext(this.#book.all(), { now, concurrency: this.#config.concurrency, running })) this.#launch(id);
     this.#arm(nextWakeAt(this.#book.all(), now), now);
@@ -78,13 +77,15 @@ export class Runs {
   /** Resolves when nothing runs and no retry is due within `graceMs`. */
   async whenIdle(graceMs: number): Promise<void> {
     for (;;) {
-      this.schedule();
+      // One `now` for both: had the clock ticked in between, a retry falling due at that tick
+      // would be neither started nor waited for, and this would resolve with it pending.
+      const now = this.#config.clock.now();
+      this.schedule(now);
       const runs = [...this.#running.values()].map((r) => r.done);
       if (runs.length > 0) {
         await Promise.race(runs);
         continue;
       }
-      const now = this.#config.clock.now();
       const wake = nextWakeAt(this.#book.all(), now);
       if (wake === undefined || wake - now > graceMs) return;
       await new Promise<void>((resolve) => this.#config.clock.setTimeout(resolve, wake - now));
