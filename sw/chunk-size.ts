@@ -18,7 +18,9 @@ export const MiB = 1024 * KiB;
 
 export const DEFAULT_CHUNK_POLICY: ChunkPolicy = {
   minBytes: 256 * KiB,
-  maxBytes: 64 * MiB,
+  // Hashing a chunk holds it twice (our buffer, WebCrypto's copy): 32 MiB keeps a running
+  // upload under 64 MiB of memory, and POSTs of 32 MiB already run near the link's speed.
+  maxBytes: 32 * MiB,
   initialBytes: 1 * MiB,
   targetMs: 1_500,
   smoothing: 0.5,

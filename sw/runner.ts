@@ -1,6 +1,7 @@
 // One upload's loop: ask the server what it holds, then send slices from there until done.
 // Returns instead of throwing; the engine turns the outcome into a state.
-import { UploadError, contentDigestOf } from '../src/protocol/index.js';
+import { UploadError } from '../src/protocol/index.js';
+import { SliceHasher } from './digest.js';
 import { afterChunk, afterFailure, type ChunkPolicy, type ChunkState } from './chunk-size.js';
 import type { UploadRecord } from './record.js';
 import { getStatus, uploadChunk, type TimeoutPolicy, type TransportOutcome, type TransportTarget } from './transport.js';
@@ -49,6 +50,8 @@ export async function runUpload(upload: UploadRecord, blob: Blob, ctx: RunContex
     ...(ctx.timeouts === undefined ? {} : { timeouts: ctx.timeouts }),
   };
   let lastOffset = -1;
+  let ahead: Slice | undefined;
+  const hasher = new SliceHasher();
   let stalls = 0;
   // The server is the truth: the stored offset is only a hint (a POST may have landed unseen).
   let reply = await getStatus(target);
@@ -74,10 +77,36 @@ export async function runUpload(upload: UploadRecord, blob: Blob, ctx: RunContex
       const error = new UploadError('SERVER', `The server stays at byte ${offset} of ${upload.size}`);
       return { outcome: { kind: 'transient', error }, chunk };
     }
-    const sent = await sendSlice(target, upload, blob, offset, chunk, ctx);
+    // A slice hashed ahead is used when the server is where we expected; otherwise it is
+    // dropped once its hashing ends (the hasher's one buffer serves one slice at a time).
+    if (ahead !== undefined && ahead.start !== offset) await ahead.digest?.catch(() => undefined);
+    const slice = ahead?.start === offset ? ahead : prepare(hasher, blob, offset, Math.min(upload.size, offset + chunk.size), ctx.digest);
+    let digest: string | undefined;
+    try {
+      digest = await slice.digest;
+    } catch (error) {
+      return { outcome: { kind: 'permanent', error: error as UploadError }, chunk };
+    }
+    // Hash the next slice while this one travels: the digest costs no wall time on a fast link.
+    ahead = ctx.digest && slice.end < upload.size ? prepare(hasher, blob, slice.end, Math.min(upload.size, slice.end + chunk.size), true) : undefined;
+    const sent = await sendSlice(target, upload, blob, slice, digest, chunk, ctx);
     if (sent.outcome.kind === 'ok') chunk = afterChunk(chunk, sent.bytes, sent.ms, ctx.chunkPolicy);
     reply = sent.outcome;
   }
+}
+
+/** A slice of the file and, when digests are on, its digest (being) computed. */
+interface Slice {
+  readonly start: number;
+  readonly end: number;
+  readonly digest: Promise<string> | undefined;
+}
+
+function prepare(hasher: SliceHasher, blob: Blob, start: number, end: number, digest: boolean): Slice {
+  const pending = digest ? hasher.digest(blob.slice(start, end)) : undefined;
+  // A look-ahead that ends up unused must not surface as an unhandled rejection.
+  pending?.catch(() => undefined);
+  return { start, end, digest: pending };
 }
 
 interface Sent {
@@ -86,28 +115,24 @@ interface Sent {
   readonly ms: number;
 }
 
-async function sendSlice(target: TransportTarget, upload: UploadRecord, blob: Blob, offset: number, chunk: ChunkState, ctx: RunContext): Promise<Sent> {
-  const end = Math.min(upload.size, offset + chunk.size);
-  const body = blob.slice(offset, end);
-  let digest: string | undefined;
-  if (ctx.digest) {
-    try {
-      // Only this slice is in memory, and only while it is hashed: memory stays bounded by the
-      // chunk size. The body itself is the Blob slice, which the browser streams from disk.
-      digest = await contentDigestOf(await body.arrayBuffer());
-    } catch (cause) {
-      const error = new UploadError('STORAGE', 'The stored file could not be read', { cause });
-      return { outcome: { kind: 'permanent', error }, bytes: 0, ms: 0 };
-    }
-  }
+async function sendSlice(
+  target: TransportTarget,
+  upload: UploadRecord,
+  blob: Blob,
+  slice: Slice,
+  digest: string | undefined,
+  chunk: ChunkState,
+  ctx: RunContext,
+): Promise<Sent> {
   const started = ctx.now();
   const outcome = await uploadChunk(target, {
-    start: offset,
+    start: slice.start,
     fileSize: upload.size,
-    body,
+    // A Blob slice, streamed from disk by the browser: memory stays flat in the file size.
+    body: blob.slice(slice.start, slice.end),
     fileName: upload.name,
     ...(digest === undefined ? {} : { digest }),
     ...(chunk.bytesPerSecond === undefined ? {} : { bytesPerSecond: chunk.bytesPerSecond }),
   });
-  return { outcome, bytes: end - offset, ms: ctx.now() - started };
+  return { outcome, bytes: slice.end - slice.start, ms: ctx.now() - started };
 }

@@ -1,24 +1,38 @@
 import { describe, expect, it } from 'vitest';
-import { blobDigest } from '../../sw/digest.js';
+import { SliceHasher } from '../../sw/digest.js';
 import { contentDigestOf } from '../../src/protocol/wire.js';
 import { UploadError } from '../../src/protocol/errors.js';
 
-describe('blobDigest (streamed, incremental SHA-256)', () => {
-  it.each([0, 1, 65_536, 5_000_003])('matches a one-shot WebCrypto digest for %i bytes', async (size) => {
-    const data = new Uint8Array(size).map((_, i) => (i * 31 + (i >> 9)) & 255);
-    expect(await blobDigest(new Blob([data]))).toBe(await contentDigestOf(data));
+describe('SliceHasher (one reusable buffer, BYOB reads)', () => {
+  it('matches a one-shot digest for slices of every size, reusing and growing its buffer', async () => {
+    const hasher = new SliceHasher();
+    for (const size of [5_000_003, 0, 1, 65_536, 2_000_000, 7_000_000]) {
+      const data = new Uint8Array(size).map((_, i) => (i * 31 + (i >> 9) + size) & 255);
+      expect(await hasher.digest(new Blob([data]))).toBe(await contentDigestOf(data));
+    }
   });
 
   it('hashes exactly the slice it is given', async () => {
     const data = new Uint8Array(1_000_000).map((_, i) => i & 255);
     const blob = new Blob([data]);
-    expect(await blobDigest(blob.slice(123, 456_789))).toBe(await contentDigestOf(data.subarray(123, 456_789)));
+    expect(await new SliceHasher().digest(blob.slice(123, 456_789))).toBe(await contentDigestOf(data.subarray(123, 456_789)));
   });
 
   it('reports an unreadable Blob as a typed STORAGE error', async () => {
-    const broken = { stream: () => new ReadableStream({ pull: (c) => c.error(new Error('gone')) }) } as unknown as Blob;
-    const error = await blobDigest(broken).catch((e: unknown) => e);
+    const broken = {
+      size: 10,
+      stream: () => new ReadableStream({ type: 'bytes', pull: (c) => c.error(new Error('gone')) }),
+    } as unknown as Blob;
+    const error = await new SliceHasher().digest(broken).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UploadError);
     expect((error as UploadError).code).toBe('STORAGE');
+  });
+
+  it('refuses to hash two slices at once with one buffer', async () => {
+    const hasher = new SliceHasher();
+    const blob = new Blob([new Uint8Array(3_000_000)]);
+    const first = hasher.digest(blob);
+    await expect(hasher.digest(blob)).rejects.toMatchObject({ code: 'INTERNAL' });
+    await first;
   });
 });

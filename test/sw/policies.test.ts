@@ -73,7 +73,7 @@ describe('chunk size adapts to throughput', () => {
     { name: 'fast link grows at most x4 per step', state: at(1 * MiB), bytes: 1 * MiB, ms: 10, want: 4 * MiB },
     { name: 'about right stays (1 MiB/s → 1.5 MiB)', state: at(1 * MiB), bytes: 1 * MiB, ms: 1_000, want: 1.5 * MiB },
     { name: 'slow link shrinks to the minimum', state: at(1 * MiB), bytes: 1 * MiB, ms: 60_000, want: 256 * KiB },
-    { name: 'never above the maximum', state: at(64 * MiB, 1e12), bytes: 64 * MiB, ms: 1, want: 64 * MiB },
+    { name: 'never above the maximum (32 MiB)', state: at(32 * MiB, 1e12), bytes: 32 * MiB, ms: 1, want: 32 * MiB },
     { name: 'smoothing halves the jump', state: at(1 * MiB, 1 * MiB), bytes: 3 * MiB, ms: 1_000, want: 3 * MiB }, // rate (3+1)/2 = 2 MiB/s → 3 MiB
     { name: 'zero ms does not divide by zero', state: at(256 * KiB), bytes: 256 * KiB, ms: 0, want: 1 * MiB },
     { name: 'rounds down to 64 KiB', state: at(1 * MiB), bytes: 1_000_000, ms: 1_000, want: 1408 * KiB }, // 1.5e6 B
