@@ -1,30 +1,18 @@
 // The stored upload record: everything about an upload except its Blob, which lives in its
 // own object store (re-putting a record that held the Blob would write a second copy).
-import type { ErrorInfo, UploadState, UploadView } from '../src/protocol/index.js';
+import type { UploadView } from '../src/protocol/index.js';
 
-/** One upload as the worker stores it. */
-export interface UploadRecord {
-  readonly id: string;
-  readonly fileId: string;
+/**
+ * One upload as the worker stores it: what the page sees, plus what only the worker needs.
+ * `offset` is the last offset the server confirmed: a hint only, the server's status is the
+ * truth. `attempts` counts failures since the last progress (it drives the backoff).
+ */
+export interface UploadRecord extends Omit<UploadView, 'metadata'> {
   /** Absolute base URL of the upload API, without a trailing slash. */
   readonly endpoint: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly metadata: Readonly<Record<string, string>>;
-  readonly name: string;
-  readonly type: string;
-  readonly size: number;
   readonly lastModified: number;
-  readonly state: UploadState;
-  /** Last offset the server confirmed: a hint only, the server's status is the truth. */
-  readonly offset: number;
-  /** Consecutive failed attempts since the last progress (drives the backoff). */
-  readonly attempts: number;
-  readonly error?: ErrorInfo;
-  readonly bytesPerSecond?: number;
-  /** Epoch ms of the next automatic try, for `waiting` uploads. */
-  readonly retryAt?: number;
-  readonly createdAt: number;
-  readonly updatedAt: number;
 }
 
 /** What the page sees of a record. */
