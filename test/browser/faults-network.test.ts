@@ -40,6 +40,12 @@ describe('fault suite: network', () => {
       return now.some((r) => r.state === 'waiting') && now.every((r) => ['waiting', 'done'].includes(r.state)) && now;
     });
     expect(waiting.some((r) => r.state === 'failed')).toBe(false);
+    // The worker asked for Background Sync, so the browser restarts it once back online even with no tab.
+    const tags = await page.evaluate(async () => {
+      const registration = (await navigator.serviceWorker.ready) as ServiceWorkerRegistration & { sync?: { getTags(): Promise<string[]> } };
+      return registration.sync ? await registration.sync.getTags() : ['no SyncManager'];
+    });
+    expect(tags).toContain('resilient-upload');
     const sentWhileOffline = lab.proxy.stats().clientToServerBytes;
     await new Promise((r) => setTimeout(r, 1500));
     expect(lab.proxy.stats().clientToServerBytes).toBe(sentWhileOffline);
