@@ -88,14 +88,25 @@ async function addFiles(uploader: Uploader, files: FileList | File[]): Promise<v
   void showStorage(uploader);
 }
 
+/**
+ * The page's query string configures the ready-made worker (e.g. `/?digest=0`, see README).
+ * Only the worker's own keys pass: any other parameter would change the script URL and
+ * install the worker again.
+ */
+function workerUrl(): string {
+  const keys = ['digest', 'concurrency', 'timeoutBaseMs', 'timeoutMinBytesPerSecond'];
+  const params = new URLSearchParams([...new URLSearchParams(location.search)].filter(([key]) => keys.includes(key)));
+  const query = params.toString();
+  return query ? `/sw.js?${query}` : '/sw.js';
+}
+
 async function main(): Promise<void> {
   showNetwork();
   addEventListener('online', showNetwork);
   addEventListener('offline', showNetwork);
   let uploader: Uploader;
   try {
-    // The page's query string configures the ready-made worker (e.g. `/?digest=0`, see README).
-    uploader = await createUploader({ serviceWorker: `/sw.js${location.search}`, endpoint: location.origin });
+    uploader = await createUploader({ serviceWorker: workerUrl(), endpoint: location.origin });
   } catch (error) {
     say(`The uploader could not start: ${error instanceof Error ? error.message : String(error)}`);
     return;
