@@ -28,7 +28,11 @@ export interface UploaderOptions {
 
 /** The page's handle on the service-worker uploader. */
 export interface Uploader {
-  /** Stores the file(s) in the worker's IndexedDB; resolves when stored, not when uploaded. */
+  /**
+   * Stores the file(s) in the worker's IndexedDB; resolves when stored, not when uploaded.
+   * Several files are stored in order; the first that cannot be stored (e.g. QUOTA_EXCEEDED)
+   * rejects the call, and the files before it stay added.
+   */
   add(file: File, options?: AddOptions): Promise<UploadView>;
   add(files: Iterable<File> | ArrayLike<File>, options?: AddOptions): Promise<UploadView[]>;
   list(): Promise<UploadView[]>;
