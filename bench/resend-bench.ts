@@ -1,6 +1,7 @@
 // Integrity vs re-sending, measured side by side: the real engine (Node, fake-indexeddb) with its
 // default adaptive chunks, through a rate-limited proxy that cuts connections at random positions,
 // with and without Content-Digest.
+import { ACTIVE_STATES } from '../src/protocol/states.js';
 import { DEFAULT_CHUNK_POLICY } from '../sw/chunk-size.js';
 import { DEFAULT_TIMEOUT_POLICY } from '../sw/transport.js';
 import { addRequest, makeBytes, startHarness } from '../test/sw/harness.js';
@@ -31,7 +32,7 @@ async function run(digest: boolean): Promise<{ resentPerCut: number; cuts: numbe
     const t0 = Date.now();
     await engine.handle(addRequest(bytes, `resend-${digest}.bin`));
     // whenIdle returns between a failure and its retry once the retry is further off than its grace.
-    while (engine.views()[0]?.state === 'waiting' || engine.views()[0]?.state === 'uploading' || engine.views()[0]?.state === 'queued') {
+    while (ACTIVE_STATES.includes(engine.views()[0]?.state ?? 'done')) {
       await engine.whenIdle();
       await new Promise((r) => setTimeout(r, 50));
       if (Date.now() - t0 > 300_000) break;

@@ -115,7 +115,8 @@ export class UploadEngine {
       this.#book.adopt(record);
       // A previous worker died while uploading: run it again, from the server's status.
       if (record.state === 'uploading') this.#book.update(record.id, { state: transition('uploading', 'interrupted') });
-      // Its Blob should be gone (`finish` drops it with the record; older versions used two writes).
+      // Its Blob should be gone. A cancel writes its record, then deletes the Blob: a worker
+      // stopped between the two leaves the Blob behind.
       if (record.state === 'done' || record.state === 'cancelled') this.#book.write((store) => store.deleteBlob(record.id));
     }
     this.#runs.enable();

@@ -11,7 +11,6 @@ export class RecordBook {
   readonly #notify: (event: UploadEvent) => void;
   /** Store writes, in order: a later put or delete never overtakes an earlier one. */
   #writes: Promise<void> = Promise.resolve();
-  #lastWriteError: unknown;
 
   constructor(store: UploadStore, now: () => number, notify: (event: UploadEvent) => void) {
     this.#store = store;
@@ -69,11 +68,10 @@ export class RecordBook {
     this.#notify({ type: 'removed', uploadId: id });
   }
 
-  /** Queues a store operation behind the earlier ones. A failure is kept for `flush`, not thrown. */
+  /** Queues a store operation behind the earlier ones. A failure is swallowed, never thrown. */
   write(operation: (store: UploadStore) => Promise<void>): Promise<void> {
-    this.#writes = this.#writes.then(() => operation(this.#store)).catch((error: unknown) => {
+    this.#writes = this.#writes.then(() => operation(this.#store)).catch(() => {
       // The record stays right in memory; the next write of it may succeed.
-      this.#lastWriteError = error;
     });
     return this.#writes;
   }
@@ -81,11 +79,6 @@ export class RecordBook {
   /** Waits for every queued write. */
   async flush(): Promise<void> {
     await this.#writes;
-  }
-
-  /** The last write failure, if any (for diagnostics). */
-  get lastWriteError(): unknown {
-    return this.#lastWriteError;
   }
 
   emit(type: 'state' | 'progress' | 'complete', record: UploadRecord): void {

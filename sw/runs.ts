@@ -147,8 +147,8 @@ export class Runs {
   }
 
   /**
-   * The Blob is gone. A worker of an older version may have deleted it after the server had the
-   * whole file but before the `done` record was saved: ask the server before failing.
+   * The Blob is gone (site data partly cleared, or the store lost it). The server may still
+   * hold the whole file: ask it before failing.
    */
   async #withoutBlob(record: UploadRecord, signal: AbortSignal): Promise<RunOutcome> {
     const reply = await getStatus({
