@@ -1,27 +1,41 @@
-// Scheduling and running uploads: starts what is due up to the concurrency limit, turns each
-// run's outcome into a state, and keeps one timer for the next retry.
-import { UploadError } from '../src/protocol/index.js';
+// Runs uploads: starts what is due up to the concurrency limit, turns each run's outcome into a
+// state (through the retry policy), and keeps one timer for the next retry.
+import { UploadError, toUploadError, type UploadView } from '../src/protocol/index.js';
 import { initialChunkState, type ChunkPolicy, type ChunkState } from './chunk-size.js';
 import type { Clock } from './clock.js';
 import { ProgressThrottle } from './progress-throttle.js';
+import { toView, type UploadRecord } from './record.js';
 import type { RecordBook } from './record-book.js';
-import { retryDelay, type RetryPolicy } from './retry.js';
-import { runUpload, type RunOutcome } from './runner.js';
-import { nextWakeAt, pickNext } from './scheduler.js';
-import type { UploadRecord } from './record.js';
-import { transition } from './transitions.js';
-import { getStatus, type TimeoutPolicy } from './transport.js';
+import { afterFailure, type RetryPolicy } from './retry.js';
+import { nextWakeAt, pickNext } from './schedule.js';
+import { SliceHasher } from './slice-hasher.js';
+import type { Transport } from './transport/port.js';
+import type { TimeoutPolicy } from './transport/timeouts.js';
+import { runUpload, type RunOutcome } from './upload-loop.js';
 
-export interface RunsConfig {
-  readonly fetch: typeof fetch;
+/** Headers of an upload's next request: the stored ones merged with the hook's, when there is one. */
+export type HeadersSource = (upload: UploadView, stored: Readonly<Record<string, string>>) => Promise<Readonly<Record<string, string>>>;
+
+export interface DispatcherConfig {
+  readonly book: RecordBook;
+  readonly transport: Transport;
   readonly clock: Clock;
+  /** [0, 1), for backoff jitter. */
   readonly random: () => number;
-  readonly registerSync: (() => Promise<void>) | undefined;
+  readonly headers: HeadersSource;
   readonly concurrency: number;
   readonly retry: RetryPolicy;
   readonly chunk: ChunkPolicy;
   readonly timeouts: TimeoutPolicy;
+  /** Send a SHA-256 of every chunk, so the server checks what it received. */
   readonly digest: boolean;
+  /**
+   * Asks the browser for a `sync` event once the network is back. Only called while the worker
+   * believes it is offline: registered while online, Chromium fires it at once, and a failure
+   * that registers again turned Background Sync into a retry storm.
+   */
+  readonly registerSync?: () => Promise<void>;
+  readonly isOnline: () => boolean;
 }
 
 interface Run {
@@ -29,19 +43,21 @@ interface Run {
   readonly done: Promise<void>;
 }
 
-export class Runs {
+export class Dispatcher {
+  readonly #config: DispatcherConfig;
   readonly #book: RecordBook;
-  readonly #config: RunsConfig;
   readonly #throttle: ProgressThrottle;
   readonly #running = new Map<string, Run>();
   readonly #chunks = new Map<string, ChunkState>();
+  /** Uploads a trigger pulled forward: their failure grants no further early retry. */
+  readonly #early = new Set<string>();
   #timer: unknown;
   #wakeAt: number | undefined;
   #enabled = false;
 
-  constructor(book: RecordBook, config: RunsConfig) {
-    this.#book = book;
+  constructor(config: DispatcherConfig) {
     this.#config = config;
+    this.#book = config.book;
     this.#throttle = new ProgressThrottle(() => config.clock.now());
   }
 
@@ -59,6 +75,7 @@ export class Runs {
   forget(id: string): void {
     this.#chunks.delete(id);
     this.#throttle.reset(id);
+    this.#early.delete(id);
   }
 
   /** Starts whatever is due and re-arms the retry timer. Does nothing before `enable`. */
@@ -72,6 +89,21 @@ export class Runs {
   enable(): void {
     this.#enabled = true;
     this.schedule();
+  }
+
+  /**
+   * The page saw `online`, or a `sync` event fired: waiting uploads that failed to reach the
+   * server may try now, once per failure. A second trigger before the next failure waits for
+   * the timer, so no trigger, however often it fires, can beat the backoff.
+   */
+  retryEarly(): void {
+    const now = this.#config.clock.now();
+    for (const record of this.#book.all()) {
+      if (record.state !== 'waiting' || record.earlyRetry !== true || (record.retryAt ?? 0) <= now) continue;
+      this.#book.update(record.id, { retryAt: now, earlyRetry: false });
+      this.#early.add(record.id);
+    }
+    this.schedule(now);
   }
 
   /** Resolves when nothing runs and no retry is due within `graceMs`. */
@@ -107,107 +139,109 @@ export class Runs {
   }
 
   #launch(id: string): void {
-    const record = this.#book.update(id, { state: transition(this.#book.get(id).state, 'start'), retryAt: undefined });
-    this.#book.emit('state', record);
+    const early = this.#early.delete(id);
+    this.#book.move(id, 'start', { retryAt: undefined, earlyRetry: undefined });
     const controller = new AbortController();
-    const done = this.#run(id, controller.signal).finally(() => {
+    const done = this.#run(id, controller.signal).then((outcome) => this.#finish(id, outcome, early));
+    const run: Run = { controller, done };
+    void done.finally(() => {
       this.#running.delete(id);
       this.schedule();
     });
-    this.#running.set(id, { controller, done });
+    this.#running.set(id, run);
   }
 
-  async #run(id: string, signal: AbortSignal): Promise<void> {
-    let outcome: RunOutcome;
+  async #run(id: string, signal: AbortSignal): Promise<RunOutcome> {
     try {
       const record = this.#book.get(id);
-      const blob = await this.#book.store.getBlob(id);
-      outcome = blob === undefined ? await this.#withoutBlob(record, signal) : await this.#upload(record, blob, signal);
-    } catch (cause) {
-      const error = cause instanceof UploadError ? cause : new UploadError('INTERNAL', 'The upload loop failed', { cause });
-      outcome = { kind: 'permanent', error };
+      const file = await this.#book.file(record);
+      if (file === undefined) return await this.#withoutFile(record, signal);
+      const result = await runUpload(record, file, {
+        transport: this.#config.transport,
+        clock: this.#config.clock,
+        signal,
+        headers: () => this.#headers(id),
+        timeouts: this.#config.timeouts,
+        chunkPolicy: this.#config.chunk,
+        chunk: this.#chunks.get(id) ?? initialChunkState(this.#config.chunk),
+        hasher: this.#config.digest ? new SliceHasher() : undefined,
+        onProgress: (offset, chunk) => this.#progress(id, offset, chunk),
+        onRemote: (remote) => this.#book.update(id, { remote }),
+      });
+      this.#chunks.set(id, result.chunk);
+      return result.outcome;
+    } catch (error) {
+      return { kind: 'failed', error: toUploadError(error, 'The upload loop failed') };
     }
-    this.#finish(id, outcome);
   }
 
-  async #upload(record: UploadRecord, blob: Blob, signal: AbortSignal): Promise<RunOutcome> {
-    const id = record.id;
-    const result = await runUpload(record, blob, {
-      fetch: this.#config.fetch,
-      signal,
-      now: () => this.#config.clock.now(),
-      chunkPolicy: this.#config.chunk,
-      chunk: this.#chunks.get(id) ?? initialChunkState(this.#config.chunk),
-      timeouts: this.#config.timeouts,
-      digest: this.#config.digest,
-      onProgress: (offset, chunk) => this.#progress(id, offset, chunk),
-    });
-    this.#chunks.set(id, result.chunk);
-    return result.outcome;
+  #headers(id: string): Promise<Readonly<Record<string, string>>> {
+    const record = this.#book.get(id);
+    return this.#config.headers(toView(record), record.headers);
   }
 
   /**
-   * The Blob is gone (site data partly cleared, or the store lost it). The server may still
+   * The file is gone (site data partly cleared, or the store lost it). The server may still
    * hold the whole file: ask it before failing.
    */
-  async #withoutBlob(record: UploadRecord, signal: AbortSignal): Promise<RunOutcome> {
-    const reply = await getStatus({
-      fetch: this.#config.fetch,
-      endpoint: record.endpoint,
-      fileId: record.fileId,
-      headers: record.headers,
-      signal,
-      timeouts: this.#config.timeouts,
-    });
+  async #withoutFile(record: UploadRecord, signal: AbortSignal): Promise<RunOutcome> {
+    const reply = await this.#config.transport.status(record, { signal, headers: await this.#headers(record.id) });
     if (reply.kind === 'aborted') return reply;
-    if (reply.kind === 'ok' && reply.complete) return { kind: 'done' };
+    if (reply.kind === 'offset' && reply.complete) return { kind: 'done' };
     // Unreachable server: decide later, when it can tell whether it has the file.
-    if (reply.kind === 'transient') return reply;
-    return { kind: 'permanent', error: new UploadError('STORAGE', 'The stored file is gone (site data cleared?)') };
+    if (reply.kind === 'failed' && reply.error.recovery !== 'final') return reply;
+    return { kind: 'failed', error: new UploadError('REJECTED', 'The stored file is gone (site data cleared?) and the server does not have it') };
   }
 
   #progress(id: string, offset: number, chunk: ChunkState): void {
     const record = this.#book.find(id);
-    if (record === undefined || (record.offset === offset && record.bytesPerSecond === chunk.bytesPerSecond)) return;
+    if (record === undefined || record.state !== 'uploading') return;
+    const rate = chunk.bytesPerSecond === undefined ? undefined : Math.round(chunk.bytesPerSecond);
+    const hadError = record.error !== undefined;
+    if (!hadError && record.offset === offset && record.bytesPerSecond === rate) return;
     // Progress resets the backoff: a long upload over a flaky link should not creep up to 60 s.
     const attempts = offset > record.offset ? 0 : record.attempts;
-    const patch = chunk.bytesPerSecond === undefined ? { offset, attempts } : { offset, attempts, bytesPerSecond: Math.round(chunk.bytesPerSecond) };
-    const updated = this.#book.update(id, patch);
-    if (updated.state === 'uploading' && this.#throttle.allow(id)) this.#book.emit('progress', updated);
+    // The server answered: whatever went wrong before is no longer current.
+    const updated = this.#book.update(id, { offset, attempts, error: undefined, ...(rate === undefined ? {} : { bytesPerSecond: rate }) });
+    if (hadError) this.#book.emit('state', updated);
+    else if (this.#throttle.allow(id)) this.#book.emit('progress', updated);
   }
 
-  #finish(id: string, outcome: RunOutcome): void {
+  #finish(id: string, outcome: RunOutcome, early: boolean): void {
     const record = this.#book.find(id);
     // Paused or cancelled meanwhile: the user's action already set the state.
     if (record === undefined || record.state !== 'uploading') return;
     this.#throttle.reset(id);
-    switch (outcome.kind) {
-      case 'done': {
-        // One transaction: a failed write keeps the Blob, so a restart resumes (and sees `complete`).
-        const done = this.#book.finish(id, { state: transition(record.state, 'complete'), offset: record.size, attempts: 0, error: undefined });
-        this.#book.emit('state', done);
-        this.#book.emit('complete', done);
+    if (outcome.kind === 'done') {
+      this.#book.move(id, 'complete', { offset: record.size, attempts: 0, error: undefined, retryAt: undefined });
+      return;
+    }
+    if (outcome.kind === 'aborted') {
+      // Aborted without a user action (should not happen): run it again.
+      this.#book.move(id, 'interrupted');
+      return;
+    }
+    const next = afterFailure({
+      attempts: record.attempts,
+      error: outcome.error,
+      early,
+      now: this.#config.clock.now(),
+      random: this.#config.random,
+      policy: this.#config.retry,
+      ...(outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs }),
+    });
+    switch (next.kind) {
+      case 'wait':
+        this.#book.move(id, 'transient', { attempts: next.attempts, retryAt: next.retryAt, earlyRetry: next.earlyRetry }, outcome.error);
+        if (outcome.error.code === 'NETWORK' && !this.#config.isOnline()) {
+          this.#config.registerSync?.().catch(() => undefined); // unsupported or denied: the timer and `online` remain
+        }
         return;
-      }
-      case 'transient': {
-        const attempts = record.attempts + 1;
-        const delay = Math.max(retryDelay(attempts, this.#config.random, this.#config.retry), outcome.retryAfterMs ?? 0);
-        const error = outcome.error.toInfo();
-        const waiting = this.#book.update(id, { state: transition(record.state, 'transient'), attempts, error, retryAt: this.#config.clock.now() + delay });
-        this.#config.registerSync?.().catch(() => undefined); // unsupported or denied: the timer and `online` remain
-        this.#book.emit('state', waiting);
-        this.#book.emitError(waiting, outcome.error);
+      case 'hold':
+        this.#book.move(id, 'transient', { attempts: next.attempts, retryAt: undefined, earlyRetry: undefined }, outcome.error);
         return;
-      }
-      case 'permanent': {
-        const failed = this.#book.update(id, { state: transition(record.state, 'permanent'), error: outcome.error.toInfo(), retryAt: undefined });
-        this.#book.emit('state', failed);
-        this.#book.emitError(failed, outcome.error);
-        return;
-      }
-      case 'aborted':
-        // Aborted without a user action (should not happen): run it again.
-        this.#book.emit('state', this.#book.update(id, { state: transition(record.state, 'interrupted') }));
+      case 'fail':
+        this.#book.move(id, 'permanent', { attempts: next.attempts, retryAt: undefined, earlyRetry: undefined }, outcome.error);
     }
   }
 }

@@ -1,25 +1,21 @@
-// UploadStore in memory: for tests and for engines that need no persistence.
+// RecordStore in memory: for tests and for engines that need no persistence.
 import type { UploadRecord } from './record.js';
-import { storageError, type UploadStore } from './store.js';
+import { storageError, type RecordStore } from './record-store.js';
+import { blobFile, type StoredFile } from './stored-file.js';
 
-export interface MemoryUploadStoreOptions {
-  /** Total bytes of Blobs it accepts; beyond it `add` fails as a full disk would. */
+export interface MemoryRecordStoreOptions {
+  /** Total bytes of files it accepts; beyond it `add` fails as a full disk would. */
   readonly quotaBytes?: number;
 }
 
 /** A store that lives as long as the object. Records are copied in and out like IDB would. */
-export class MemoryUploadStore implements UploadStore {
+export class MemoryRecordStore implements RecordStore {
   readonly #records = new Map<string, UploadRecord>();
-  readonly #blobs = new Map<string, Blob>();
+  readonly #files = new Map<string, Blob>();
   readonly #quotaBytes: number;
 
-  constructor(options: MemoryUploadStoreOptions = {}) {
+  constructor(options: MemoryRecordStoreOptions = {}) {
     this.#quotaBytes = options.quotaBytes ?? Number.POSITIVE_INFINITY;
-  }
-
-  async get(id: string): Promise<UploadRecord | undefined> {
-    const record = this.#records.get(id);
-    return record === undefined ? undefined : structuredClone(record);
   }
 
   async list(): Promise<UploadRecord[]> {
@@ -34,33 +30,47 @@ export class MemoryUploadStore implements UploadStore {
     this.#records.set(record.id, structuredClone(record));
   }
 
-  async add(record: UploadRecord, blob: Blob): Promise<void> {
+  async add(record: UploadRecord, file: Blob): Promise<UploadRecord> {
     if (this.#records.has(record.id)) throw storageError(new Error(`upload ${record.id} exists`), 'store the file');
     let used = 0;
-    for (const b of this.#blobs.values()) used += b.size;
-    if (used + blob.size > this.#quotaBytes) {
+    for (const b of this.#files.values()) used += b.size;
+    if (used + file.size > this.#quotaBytes) {
       throw storageError(Object.assign(new Error('quota exceeded'), { name: 'QuotaExceededError' }), 'store the file');
     }
-    this.#records.set(record.id, structuredClone(record));
-    this.#blobs.set(record.id, blob);
+    const stored: UploadRecord = { ...record, storage: { kind: 'blob' } };
+    this.#records.set(record.id, structuredClone(stored));
+    this.#files.set(record.id, file);
+    return stored;
   }
 
-  async getBlob(id: string): Promise<Blob | undefined> {
-    return this.#blobs.get(id);
+  async file(record: UploadRecord): Promise<StoredFile | undefined> {
+    const blob = this.#files.get(record.id);
+    return blob === undefined ? undefined : blobFile(blob);
   }
 
-  async deleteBlob(id: string): Promise<void> {
-    this.#blobs.delete(id);
+  async dropFile(id: string): Promise<void> {
+    this.#files.delete(id);
   }
 
   async finish(record: UploadRecord): Promise<void> {
     this.#records.set(record.id, structuredClone(record));
-    this.#blobs.delete(record.id);
+    this.#files.delete(record.id);
   }
 
   async delete(id: string): Promise<void> {
     this.#records.delete(id);
-    this.#blobs.delete(id);
+    this.#files.delete(id);
+  }
+
+  async repair(): Promise<number> {
+    let removed = 0;
+    for (const id of this.#files.keys()) {
+      if (!this.#records.has(id)) {
+        this.#files.delete(id);
+        removed++;
+      }
+    }
+    return removed;
   }
 
   close(): void {

@@ -1,5 +1,6 @@
-// Which uploads start next. Pure: the engine passes what it knows and the time.
-import type { UploadState } from '../src/protocol/index.js';
+// Which uploads start next, and when to look again. Pure: the engine passes what it knows and the time.
+import type { ErrorInfo, UploadState } from '../src/protocol/index.js';
+import { RECOVERY } from '../src/protocol/index.js';
 import { byAge } from './record.js';
 
 /** The fields of a record the scheduler looks at. */
@@ -8,6 +9,7 @@ export interface Schedulable {
   readonly state: UploadState;
   readonly createdAt: number;
   readonly retryAt?: number;
+  readonly error?: ErrorInfo;
 }
 
 export interface ScheduleInput {
@@ -18,10 +20,16 @@ export interface ScheduleInput {
   readonly running: ReadonlySet<string>;
 }
 
+/** Waiting for new credentials: only `setHeaders` or a user action moves it. */
+export function awaitsCredentials(upload: Schedulable): boolean {
+  return upload.state === 'waiting' && upload.error !== undefined && RECOVERY[upload.error.code] === 'needs-credentials';
+}
+
 /** True when the upload may start now (queued, or waiting and its retry time has come). */
 export function isDue(upload: Schedulable, now: number): boolean {
   if (upload.state === 'queued') return true;
-  return upload.state === 'waiting' && (upload.retryAt === undefined || upload.retryAt <= now);
+  if (upload.state !== 'waiting' || awaitsCredentials(upload)) return false;
+  return upload.retryAt === undefined || upload.retryAt <= now;
 }
 
 /** Ids to start now, oldest first, filling the free slots. */
@@ -35,11 +43,11 @@ export function pickNext(uploads: readonly Schedulable[], input: ScheduleInput):
     .map((u) => u.id);
 }
 
-/** Earliest future retry time of a waiting upload, or undefined when none waits. */
+/** Earliest future retry time of a waiting upload, or undefined when none waits on a timer. */
 export function nextWakeAt(uploads: readonly Schedulable[], now: number): number | undefined {
   let wake: number | undefined;
   for (const u of uploads) {
-    if (u.state !== 'waiting' || u.retryAt === undefined || u.retryAt <= now) continue;
+    if (u.state !== 'waiting' || awaitsCredentials(u) || u.retryAt === undefined || u.retryAt <= now) continue;
     if (wake === undefined || u.retryAt < wake) wake = u.retryAt;
   }
   return wake;

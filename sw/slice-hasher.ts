@@ -3,7 +3,7 @@
 // every 64 MiB chunk into a fresh ArrayBuffer grew Chromium's memory by ~400 MiB over a 1 GiB
 // upload (garbage outran the GC). Reading into the same buffer keeps memory at one chunk per
 // running upload, and WebCrypto stays ~3x faster than a WASM hasher here.
-import { UploadError, contentDigestOf } from '../src/protocol/index.js';
+import { UploadError, sha256Base64 } from '../src/protocol/index.js';
 
 /**
  * Whether this engine has BYOB readers. WebKit (2.50, every iOS browser) has none:
@@ -23,15 +23,15 @@ export class SliceHasher {
     this.#byob = options.byob ?? hasByobReader();
   }
 
-  /** The RFC 9530 `Content-Digest` (sha-256) of `blob`. Rejects with `UploadError` STORAGE when it cannot be read. */
-  async digest(blob: Blob): Promise<string> {
+  /** The SHA-256 of `blob`, base64. Rejects with `UploadError` STORAGE when it cannot be read. */
+  async sha256(blob: Blob): Promise<string> {
     if (this.#busy) throw new UploadError('INTERNAL', 'SliceHasher is hashing another slice');
     this.#busy = true;
     try {
       if (this.#buffer.byteLength < blob.size) this.#buffer = new ArrayBuffer(blob.size);
       const filled = this.#byob ? await this.#readByob(blob) : await this.#readCopying(blob);
       if (filled !== blob.size) throw new UploadError('STORAGE', `The stored file ended after ${filled} of ${blob.size} bytes`);
-      return await contentDigestOf(new Uint8Array(this.#buffer, 0, filled));
+      return await sha256Base64(new Uint8Array(this.#buffer, 0, filled));
     } catch (cause) {
       if (cause instanceof UploadError) throw cause;
       throw new UploadError('STORAGE', `The stored file could not be read: ${describe(cause)}`, { cause });

@@ -1,138 +1,155 @@
 // One upload's loop: ask the server what it holds, then send slices from there until done.
-// Returns instead of throwing; the engine turns the outcome into a state.
-import { UploadError } from '../src/protocol/index.js';
-import { SliceHasher } from './digest.js';
-import { afterChunk, afterFailure, type ChunkPolicy, type ChunkState } from './chunk-size.js';
+// Talks to the server only through the Transport port and to time only through the Clock.
+// Returns instead of throwing; the dispatcher turns the outcome into a state.
+import { UploadError, toUploadError } from '../src/protocol/index.js';
+import { afterChunk, afterFailure as smallerChunk, type ChunkPolicy, type ChunkState } from './chunk-size.js';
+import { deadline, type Clock } from './clock.js';
 import type { UploadRecord } from './record.js';
-import { getStatus, uploadChunk, type TimeoutPolicy, type TransportOutcome, type TransportTarget } from './transport.js';
+import type { SliceHasher } from './slice-hasher.js';
+import type { StoredFile } from './stored-file.js';
+import type { RequestContext, Transport, TransportOutcome } from './transport/port.js';
+import { requestTimeoutMs, type TimeoutPolicy } from './transport/timeouts.js';
 
 export type RunOutcome =
   | { readonly kind: 'done' }
-  | { readonly kind: 'transient'; readonly error: UploadError; readonly retryAfterMs?: number }
-  | { readonly kind: 'permanent'; readonly error: UploadError }
+  | { readonly kind: 'failed'; readonly error: UploadError; readonly retryAfterMs?: number }
   | { readonly kind: 'aborted' };
 
-export interface RunContext {
-  readonly fetch: typeof fetch;
+export interface LoopContext {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  /** Aborted by the engine on pause or cancel. */
   readonly signal: AbortSignal;
-  readonly now: () => number;
+  /** Headers for the next request (called before each one: a token may have been refreshed). */
+  readonly headers: () => Promise<Readonly<Record<string, string>>>;
+  readonly timeouts: TimeoutPolicy;
   readonly chunkPolicy: ChunkPolicy;
   /** Adaptive chunk state carried over from the previous run of this upload. */
   readonly chunk: ChunkState;
-  readonly timeouts?: TimeoutPolicy;
-  /** Send `Content-Digest` with every chunk (default on). */
-  readonly digest: boolean;
+  /** Hashes slices for integrity checks; undefined turns them off. */
+  readonly hasher: SliceHasher | undefined;
   /** The server confirmed `offset` bytes; `chunk` carries the measured rate. */
   readonly onProgress: (offset: number, chunk: ChunkState) => void;
+  /** The transport asked to keep this (e.g. a new upload URL). */
+  readonly onRemote: (remote: Readonly<Record<string, string>>) => void;
 }
 
 /** Non-advancing replies in a row before the loop gives up for now (a confused server). */
 const MAX_STALLS = 5;
 
 /** How the run ended, and the chunk state to carry into the next run. */
-export interface RunResult {
+export interface LoopResult {
   readonly outcome: RunOutcome;
   readonly chunk: ChunkState;
 }
 
-export async function runUpload(upload: UploadRecord, blob: Blob, ctx: RunContext): Promise<RunResult> {
+export async function runUpload(record: UploadRecord, file: StoredFile, ctx: LoopContext): Promise<LoopResult> {
   let chunk = ctx.chunk;
-  if (blob.size !== upload.size) {
-    const error = new UploadError('STORAGE', `The stored file has ${blob.size} bytes, expected ${upload.size}`);
-    return { outcome: { kind: 'permanent', error }, chunk };
+  let upload = record;
+  const end = (outcome: RunOutcome): LoopResult => ({ outcome, chunk });
+  if (file.size !== record.size) {
+    return end({ kind: 'failed', error: new UploadError('STORAGE', `The stored file has ${file.size} bytes, expected ${record.size}`) });
   }
-  const target: TransportTarget = {
-    fetch: ctx.fetch,
-    endpoint: upload.endpoint,
-    fileId: upload.fileId,
-    headers: upload.headers,
-    signal: ctx.signal,
-    ...(ctx.timeouts === undefined ? {} : { timeouts: ctx.timeouts }),
+  const ask = async (call: (c: RequestContext) => Promise<TransportOutcome>, bodyBytes: number): Promise<TransportOutcome> => {
+    const reply = await request(ctx, chunk, call, bodyBytes);
+    if (reply.kind === 'offset' && reply.remote !== undefined) {
+      upload = { ...upload, remote: reply.remote };
+      ctx.onRemote(reply.remote);
+    }
+    return reply;
   };
   let lastOffset = -1;
-  let ahead: Slice | undefined;
-  const hasher = new SliceHasher();
   let stalls = 0;
+  let ahead: Slice | undefined;
   // The server is the truth: the stored offset is only a hint (a POST may have landed unseen).
-  let reply = await getStatus(target);
+  let reply = await ask((c) => ctx.transport.status(upload, c), 0);
   for (;;) {
-    if (ctx.signal.aborted || reply.kind === 'aborted') return { outcome: { kind: 'aborted' }, chunk };
-    if (reply.kind === 'permanent') return { outcome: reply, chunk };
-    // Smaller chunks after a failure: a flaky link wastes less on the next cut.
-    if (reply.kind === 'transient') return { outcome: reply, chunk: afterFailure(chunk, ctx.chunkPolicy) };
+    if (ctx.signal.aborted || reply.kind === 'aborted') return end({ kind: 'aborted' });
+    if (reply.kind === 'failed') {
+      // Smaller chunks after a failure: a flaky link wastes less on the next cut.
+      chunk = smallerChunk(chunk, ctx.chunkPolicy);
+      return end(reply);
+    }
+    stalls = reply.offset !== undefined && reply.offset > lastOffset ? 0 : stalls + 1;
+    if (stalls >= MAX_STALLS) {
+      return end({ kind: 'failed', error: new UploadError('SERVER', `The server stays at byte ${lastOffset} of ${record.size}`) });
+    }
     if (reply.offset === undefined) {
-      reply = await getStatus(target); // a 409 that did not say where the server is
+      reply = await ask((c) => ctx.transport.status(upload, c), 0); // a 409 that did not say where the server is
       continue;
     }
     const offset = reply.offset;
-    ctx.onProgress(offset, chunk);
-    if (reply.complete) return { outcome: { kind: 'done' }, chunk };
-    if (offset > upload.size) {
-      const error = new UploadError('REJECTED', `The server holds ${offset} bytes of a ${upload.size}-byte file`);
-      return { outcome: { kind: 'permanent', error }, chunk };
-    }
-    stalls = offset > lastOffset ? 0 : stalls + 1;
     lastOffset = offset;
-    if (stalls >= MAX_STALLS) {
-      const error = new UploadError('SERVER', `The server stays at byte ${offset} of ${upload.size}`);
-      return { outcome: { kind: 'transient', error }, chunk };
+    ctx.onProgress(offset, chunk);
+    if (reply.complete) return end({ kind: 'done' });
+    if (offset > record.size) {
+      return end({ kind: 'failed', error: new UploadError('REJECTED', `The server holds ${offset} bytes of a ${record.size}-byte file`) });
     }
-    // A slice hashed ahead is used when the server is where we expected; otherwise it is
+    // A slice prepared ahead is used when the server is where we expected; otherwise it is
     // dropped once its hashing ends (the hasher's one buffer serves one slice at a time).
-    if (ahead !== undefined && ahead.start !== offset) await ahead.digest?.catch(() => undefined);
-    const slice = ahead?.start === offset ? ahead : prepare(hasher, blob, offset, Math.min(upload.size, offset + chunk.size), ctx.digest);
-    let digest: string | undefined;
+    if (ahead !== undefined && ahead.start !== offset) await ahead.ready.catch(() => undefined);
+    const slice = ahead?.start === offset ? ahead : prepare(file, offset, Math.min(record.size, offset + chunk.size), ctx.hasher);
+    ahead = undefined;
+    let ready: Ready;
     try {
-      digest = await slice.digest;
+      ready = await slice.ready;
     } catch (error) {
-      return { outcome: { kind: 'permanent', error: error as UploadError }, chunk };
+      return end({ kind: 'failed', error: toUploadError(error, 'The stored file could not be read') });
     }
     // Hash the next slice while this one travels: the digest costs no wall time on a fast link.
-    ahead = ctx.digest && slice.end < upload.size ? prepare(hasher, blob, slice.end, Math.min(upload.size, slice.end + chunk.size), true) : undefined;
-    const sent = await sendSlice(target, upload, blob, slice, digest, chunk, ctx);
-    if (sent.outcome.kind === 'ok') chunk = afterChunk(chunk, sent.bytes, sent.ms, ctx.chunkPolicy);
-    reply = sent.outcome;
+    if (ctx.hasher !== undefined && slice.end < record.size) {
+      ahead = prepare(file, slice.end, Math.min(record.size, slice.end + chunk.size), ctx.hasher);
+    }
+    const started = ctx.clock.now();
+    const bytes = slice.end - slice.start;
+    const body = { start: slice.start, body: ready.body, ...(ready.sha256 === undefined ? {} : { sha256: ready.sha256 }) };
+    reply = await ask((c) => ctx.transport.append(upload, body, c), bytes);
+    if (reply.kind === 'offset') chunk = afterChunk(chunk, bytes, ctx.clock.now() - started, ctx.chunkPolicy);
   }
 }
 
-/** A slice of the file and, when digests are on, its digest (being) computed. */
+/** One request under a deadline scaled to its body; a deadline that passes is a TIMEOUT. */
+async function request(
+  ctx: LoopContext,
+  chunk: ChunkState,
+  call: (c: RequestContext) => Promise<TransportOutcome>,
+  bodyBytes: number,
+): Promise<TransportOutcome> {
+  let headers: Readonly<Record<string, string>>;
+  try {
+    headers = await ctx.headers();
+  } catch (error) {
+    return { kind: 'failed', error: toUploadError(error, 'The headers hook failed') };
+  }
+  const ms = requestTimeoutMs(bodyBytes, ctx.timeouts, chunk.bytesPerSecond);
+  const limit = deadline(ctx.clock, ms, ctx.signal);
+  try {
+    const reply = await call({ signal: limit.signal, headers });
+    if (limit.expired && (reply.kind === 'aborted' || reply.kind === 'failed')) {
+      const error = new UploadError('TIMEOUT', `The server did not answer within ${Math.round(ms / 1000)} s`, { cause: limit.signal.reason });
+      return { kind: 'failed', error };
+    }
+    return reply;
+  } finally {
+    limit.dispose();
+  }
+}
+
+/** A slice of the file: its bytes read and, when digests are on, their SHA-256 (being) computed. */
 interface Slice {
   readonly start: number;
   readonly end: number;
-  readonly digest: Promise<string> | undefined;
+  readonly ready: Promise<Ready>;
 }
 
-function prepare(hasher: SliceHasher, blob: Blob, start: number, end: number, digest: boolean): Slice {
-  const pending = digest ? hasher.digest(blob.slice(start, end)) : undefined;
+interface Ready {
+  readonly body: Blob;
+  readonly sha256: string | undefined;
+}
+
+function prepare(file: StoredFile, start: number, end: number, hasher: SliceHasher | undefined): Slice {
+  const ready = file.slice(start, end).then(async (body) => ({ body, sha256: hasher === undefined ? undefined : await hasher.sha256(body) }));
   // A look-ahead that ends up unused must not surface as an unhandled rejection.
-  pending?.catch(() => undefined);
-  return { start, end, digest: pending };
-}
-
-interface Sent {
-  readonly outcome: TransportOutcome;
-  readonly bytes: number;
-  readonly ms: number;
-}
-
-async function sendSlice(
-  target: TransportTarget,
-  upload: UploadRecord,
-  blob: Blob,
-  slice: Slice,
-  digest: string | undefined,
-  chunk: ChunkState,
-  ctx: RunContext,
-): Promise<Sent> {
-  const started = ctx.now();
-  const outcome = await uploadChunk(target, {
-    start: slice.start,
-    fileSize: upload.size,
-    // A Blob slice, streamed from disk by the browser: memory stays flat in the file size.
-    body: blob.slice(slice.start, slice.end),
-    fileName: upload.name,
-    ...(digest === undefined ? {} : { digest }),
-    ...(chunk.bytesPerSecond === undefined ? {} : { bytesPerSecond: chunk.bytesPerSecond }),
-  });
-  return { outcome, bytes: slice.end - slice.start, ms: ctx.now() - started };
+  ready.catch(() => undefined);
+  return { start, end, ready };
 }

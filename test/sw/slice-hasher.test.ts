@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SliceHasher } from '../../sw/digest.js';
-import { contentDigestOf } from '../../src/protocol/wire.js';
+import { SliceHasher } from '../../sw/slice-hasher.js';
+import { sha256Base64 } from '../../src/protocol/wire.js';
 import { UploadError } from '../../src/protocol/errors.js';
 
 describe.each([
@@ -11,14 +11,14 @@ describe.each([
     const hasher = new SliceHasher({ byob });
     for (const size of [5_000_003, 0, 1, 65_536, 2_000_000, 7_000_000]) {
       const data = new Uint8Array(size).map((_, i) => (i * 31 + (i >> 9) + size) & 255);
-      expect(await hasher.digest(new Blob([data]))).toBe(await contentDigestOf(data));
+      expect(await hasher.sha256(new Blob([data]))).toBe(await sha256Base64(data));
     }
   });
 
   it('hashes exactly the slice it is given', async () => {
     const data = new Uint8Array(1_000_000).map((_, i) => i & 255);
     const blob = new Blob([data]);
-    expect(await new SliceHasher({ byob }).digest(blob.slice(123, 456_789))).toBe(await contentDigestOf(data.subarray(123, 456_789)));
+    expect(await new SliceHasher({ byob }).sha256(blob.slice(123, 456_789))).toBe(await sha256Base64(data.subarray(123, 456_789)));
   });
 
   it('reports an unreadable Blob as a typed STORAGE error', async () => {
@@ -26,7 +26,7 @@ describe.each([
       size: 10,
       stream: () => new ReadableStream({ type: 'bytes', pull: (c) => c.error(new Error('gone')) }),
     } as unknown as Blob;
-    const error = await new SliceHasher({ byob }).digest(broken).catch((e: unknown) => e);
+    const error = await new SliceHasher({ byob }).sha256(broken).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UploadError);
     expect((error as UploadError).code).toBe('STORAGE');
   });
@@ -34,8 +34,8 @@ describe.each([
   it('refuses to hash two slices at once with one buffer', async () => {
     const hasher = new SliceHasher({ byob });
     const blob = new Blob([new Uint8Array(3_000_000)]);
-    const first = hasher.digest(blob);
-    await expect(hasher.digest(blob)).rejects.toMatchObject({ code: 'INTERNAL' });
+    const first = hasher.sha256(blob);
+    await expect(hasher.sha256(blob)).rejects.toMatchObject({ code: 'INTERNAL' });
     await first;
   });
 });
