@@ -1,5 +1,5 @@
-// The page's view of origin storage: persistence and the quota check before a file is handed over.
-import { UploadError } from './protocol/errors.js';
+// The page's view of origin storage: persistence and how much is used. The quota check before a
+// file is stored happens once, in the worker (sw/admission.ts), next to the store it protects.
 
 export interface StorageStatus {
   /** Whether the browser granted persistent storage (not evicted under pressure). */
@@ -26,20 +26,4 @@ export async function storageStatus(storage: StorageManager | undefined): Promis
     ...(estimate?.quota === undefined ? {} : { quota: estimate.quota }),
     ...(estimate?.usage === undefined ? {} : { usage: estimate.usage }),
   };
-}
-
-/** Throws QUOTA_EXCEEDED when `bytes` more would not fit in what the browser grants this origin. */
-export async function assertFits(storage: StorageManager | undefined, bytes: number): Promise<void> {
-  if (!storage?.estimate) return;
-  // No estimate, no early check: the worker's IndexedDB transaction still enforces the quota.
-  const estimate = await storage.estimate().catch(() => undefined);
-  if (!estimate) return;
-  const { quota, usage } = estimate;
-  if (quota === undefined || usage === undefined) return;
-  if (usage + bytes > quota) {
-    throw new UploadError(
-      'QUOTA_EXCEEDED',
-      `Not enough browser storage for this file: it needs ${bytes} bytes, ${Math.max(0, quota - usage)} are free`,
-    );
-  }
 }
