@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 const root = import.meta.dirname;
 
 // `vite build` builds the demo page; `vite build --mode sw` builds the ready service worker
-// as one classic script (dist/demo/sw.js) so it also works with importScripts.
+// as one classic script (dist/demo/resilient-upload-sw.js) so it also works with importScripts.
 export default defineConfig(({ mode }) => {
   if (mode === 'sw') {
     return {
@@ -17,7 +17,7 @@ export default defineConfig(({ mode }) => {
           entry: resolve(root, 'sw/sw.ts'),
           formats: ['iife'],
           name: 'ResilientUploadSW',
-          fileName: () => 'sw.js',
+          fileName: () => 'resilient-upload-sw.js',
         },
       },
     };

@@ -128,7 +128,7 @@ function workerUrl(): string {
   const keys = ['digest', 'concurrency', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'];
   const params = new URLSearchParams([...new URLSearchParams(location.search)].filter(([key]) => keys.includes(key)));
   const query = params.toString();
-  return query ? `/sw.js?${query}` : '/sw.js';
+  return query ? `/resilient-upload-sw.js?${query}` : '/resilient-upload-sw.js';
 }
 
 async function main(): Promise<void> {

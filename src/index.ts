@@ -1,4 +1,5 @@
 export { createUploader, type Uploader, type UploaderOptions } from './uploader.js';
+export type { WorkerSource } from './registration.js';
 export type { UploaderEventMap, UploaderEventName, Listener } from './events.js';
 export type { StorageStatus } from './persistence.js';
 export { UploadError, RECOVERY, type UploadErrorCode, type ErrorInfo, type ErrorCause, type Recovery } from './protocol/errors.js';

@@ -4,12 +4,13 @@ import { isEventEnvelope, type AddOptions, type PageRequest, type ReplyMap, type
 import { request } from './rpc.js';
 import { TypedEmitter, type Listener, type UploaderEventName } from './events.js';
 import { requestPersistence, storageStatus, type StorageStatus } from './persistence.js';
+import { connectWorker, type WorkerSource } from './registration.js';
 
-export interface UploaderOptions {
-  /** URL of the service worker script that calls `installUploader()` (or the shipped `sw.js`). */
-  readonly serviceWorker: string;
-  /** Registration scope; defaults to the script's directory. */
-  readonly scope?: string;
+/**
+ * Which worker (`WorkerSource`: the app's registration by default, or a script the uploader
+ * registers) and how the page talks to it.
+ */
+export interface UploaderOptions extends WorkerSource {
   /** Default base URL of the upload API for `add`. */
   readonly endpoint?: string;
   /** How long to wait for any reply from the worker (ms). Default 10 000; `add` gets `addTimeoutMs`. */
@@ -56,41 +57,24 @@ export interface Uploader {
 }
 
 /**
- * Registers (or reuses) the service worker and connects to it. Resolves after the first
- * snapshot arrived, so `uploads` already lists what other tabs or earlier visits started.
- * Safe to import anywhere (server-side rendering, Node): where there is no service worker it
- * rejects with `NO_SERVICE_WORKER`.
+ * Connects to the service worker that runs `installUploader()`: by default the app's own
+ * (`navigator.serviceWorker.ready`), or `options.registration`, or a script the uploader
+ * registers (`options.serviceWorker`). Resolves after the first snapshot arrived, so `uploads`
+ * already lists what other tabs or earlier visits started. Rejects with `NOT_INSTALLED` when the
+ * worker does not run the uploader. Safe to import anywhere (server-side rendering, Node): where
+ * there is no service worker it rejects with `NO_SERVICE_WORKER`.
  */
-export async function createUploader(options: UploaderOptions): Promise<Uploader> {
+export async function createUploader(options: UploaderOptions = {}): Promise<Uploader> {
   const container = typeof navigator === 'undefined' ? undefined : (navigator.serviceWorker as ServiceWorkerContainer | undefined);
   if (!container) {
     throw new UploadError('NO_SERVICE_WORKER', 'Service workers are not available here (they need a browser and a secure context: https or localhost)');
   }
-  // Loaded here, not at the top: workbox-window's CommonJS build breaks a plain import in Node.
-  const { Workbox } = await import('workbox-window');
-  const wb = new Workbox(options.serviceWorker, options.scope === undefined ? {} : { scope: options.scope });
-  let registration: ServiceWorkerRegistration | undefined;
-  try {
-    registration = await wb.register({ immediate: true });
-  } catch (cause) {
-    throw new UploadError('NO_SERVICE_WORKER', `Could not register the service worker ${options.serviceWorker}`, { cause });
-  }
-  if (!registration) throw new UploadError('NO_SERVICE_WORKER', 'The browser refused to register the service worker');
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const worker = await withTimeout(wb.active, timeoutMs, `The service worker did not activate within ${timeoutMs} ms`);
+  const { registration, worker } = await connectWorker(container, options, options.timeoutMs ?? 10_000);
   const uploader = new PageUploader(worker, registration, container, options);
   // Not awaited: Firefox asks the user, and that prompt may stay unanswered for ever.
   if (options.persist ?? true) void requestPersistence(navigator.storage);
   await uploader.connect();
   return uploader;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UploadError('TIMEOUT', message)), ms);
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 class PageUploader implements Uploader {

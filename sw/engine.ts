@@ -1,6 +1,6 @@
 // The upload engine: answers page requests and owns the uploads of one worker instance.
 // It constructs nothing: the composition root (install.ts) hands it every collaborator.
-import { UploadError, type PageRequest, type ReplyMap, type UploadView } from '../src/protocol/index.js';
+import { PROTOCOL_VERSION, UploadError, type PageRequest, type ReplyMap, type UploadView } from '../src/protocol/index.js';
 import { checkHeaders, checkQuota, identify, newRecord, type AddRequest, type StorageEstimateLike } from './admission.js';
 import { deadline, type Clock } from './clock.js';
 import type { Dispatcher, HeadersSource } from './dispatcher.js';
@@ -58,7 +58,8 @@ export class UploadEngine {
 
   /** Answers one page request. Rejects with `UploadError`. */
   async handle<R extends PageRequest>(request: R): Promise<ReplyMap[R['type']]> {
-    await this.start();
+    // The handshake does not wait for start(): loading a large store may take a while, it must not.
+    if (request.type !== 'handshake') await this.start();
     return (await this.#dispatch(request)) as ReplyMap[R['type']];
   }
 
@@ -109,6 +110,8 @@ export class UploadEngine {
 
   async #dispatch(request: PageRequest): Promise<ReplyMap[keyof ReplyMap]> {
     switch (request.type) {
+      case 'handshake':
+        return { protocol: PROTOCOL_VERSION };
       case 'hello':
       case 'list':
         return this.views();

@@ -1,25 +1,25 @@
-// Settings of the ready-made sw.js, read from its own URL (`/sw.js?concurrency=2&digest=0`),
+// Settings of the ready-made worker, read from its own URL (`/resilient-upload-sw.js?digest=0`),
 // since a classic worker script has no other way to be configured.
 import { UploadError } from '../src/protocol/index.js';
 import type { InstallOptions } from './install.js';
 
 type QueryOptions = Pick<InstallOptions, 'endpoint' | 'concurrency' | 'digest' | 'timeouts' | 'files' | 'credentials'>;
 
-/** The keys sw.js reads; the demo passes only these on (any other would install the worker again). */
+/** The keys the ready worker reads; the demo passes only these on (any other would install the worker again). */
 export const QUERY_KEYS = ['endpoint', 'concurrency', 'digest', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'] as const;
 
 function positive(params: URLSearchParams, key: string): number | undefined {
   const raw = params.get(key);
   if (raw === null) return undefined;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new UploadError('INVALID_ARGUMENT', `sw.js?${key}= must be a positive number, got '${raw}'`);
+  if (!Number.isFinite(n) || n <= 0) throw new UploadError('INVALID_ARGUMENT', `resilient-upload-sw.js?${key}= must be a positive number, got '${raw}'`);
   return n;
 }
 
 function oneOf<T extends string>(params: URLSearchParams, key: string, allowed: readonly T[]): T | undefined {
   const raw = params.get(key);
   if (raw === null) return undefined;
-  if (!(allowed as readonly string[]).includes(raw)) throw new UploadError('INVALID_ARGUMENT', `sw.js?${key}= must be one of ${allowed.join(', ')}, got '${raw}'`);
+  if (!(allowed as readonly string[]).includes(raw)) throw new UploadError('INVALID_ARGUMENT', `resilient-upload-sw.js?${key}= must be one of ${allowed.join(', ')}, got '${raw}'`);
   return raw as T;
 }
 

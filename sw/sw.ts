@@ -1,5 +1,5 @@
-// The ready service worker (dist/demo/sw.js): uploads to the worker's own origin, for the demo
-// and for apps that `importScripts('sw.js')` from their own worker.
+// The ready service worker (dist/demo/resilient-upload-sw.js): uploads to the worker's own origin, for the demo
+// and for apps that `importScripts('/resilient-upload-sw.js')` from their own worker.
 import { installUploader } from './index.js';
 import { optionsFromQuery } from './query-options.js';
 

@@ -2,6 +2,7 @@
 export type UploadErrorCode =
   // Calls from the page
   | 'NO_SERVICE_WORKER' // service workers are unavailable (insecure context, private mode, unsupported, Node)
+  | 'NOT_INSTALLED' // the page's service worker does not run installUploader (the message says how to add it)
   | 'TIMEOUT' // the service worker did not reply in time; on an upload: the server did not answer in time
   | 'NOT_FOUND' // no upload with that id
   | 'INVALID_STATE' // the action does not apply to the upload's current state
@@ -43,6 +44,7 @@ export const RECOVERY: Readonly<Record<UploadErrorCode, Recovery>> = {
   UNSUPPORTED: 'final',
   QUOTA_EXCEEDED: 'final',
   NO_SERVICE_WORKER: 'final',
+  NOT_INSTALLED: 'final',
   NOT_FOUND: 'final',
   INVALID_STATE: 'final',
   INVALID_ARGUMENT: 'final',

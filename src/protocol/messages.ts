@@ -44,7 +44,15 @@ export interface AddOptions {
   readonly fileId?: string;
 }
 
+/** Version of the page ↔ worker messages, in the handshake's reply. */
+export const PROTOCOL_VERSION = 1;
+
 export type PageRequest =
+  /**
+   * Answered at once, before the worker loads anything from IndexedDB: a worker that does not
+   * answer it does not run `installUploader` (the page says so with `NOT_INSTALLED`).
+   */
+  | { readonly type: 'handshake' }
   | { readonly type: 'hello' }
   | { readonly type: 'add'; readonly file: File | Blob; readonly name: string; readonly lastModified: number; readonly options: AddOptions }
   | { readonly type: 'list' }
@@ -68,6 +76,7 @@ export type PageRequest =
 
 /** What each request resolves to. */
 export interface ReplyMap {
+  handshake: { readonly protocol: number };
   hello: UploadView[];
   add: UploadView;
   list: UploadView[];

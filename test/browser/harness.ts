@@ -33,7 +33,7 @@ export function chromiumPath(): string {
 }
 
 export function assertDemoBuilt(): void {
-  if (!existsSync(join(DEMO_DIR, 'sw.js')) || !existsSync(join(DEMO_DIR, 'index.html'))) {
+  if (!existsSync(join(DEMO_DIR, 'resilient-upload-sw.js')) || !existsSync(join(DEMO_DIR, 'index.html'))) {
     throw new Error(`The demo is not built in ${DEMO_DIR}: run 'npm run build' (npm test does it first).`);
   }
 }

@@ -1,6 +1,6 @@
 // installUploader wired to a fake service-worker scope: events in, replies and broadcasts out.
 import { describe, expect, it, vi } from 'vitest';
-import { isEventEnvelope, isReplyEnvelope } from '../../src/protocol/index.js';
+import { PROTOCOL_VERSION, isEventEnvelope, isReplyEnvelope } from '../../src/protocol/index.js';
 import { SYNC_TAG, installUploader, type UploaderScope } from '../../sw/install.js';
 import { MemoryRecordStore } from '../../sw/memory-record-store.js';
 import { FakeExtendableEvent, fakeScope, send } from './kit/fake-scope.js';
@@ -32,6 +32,16 @@ describe('installUploader', () => {
     expect(reply).toEqual({ kind: 'resilient-upload:reply', id: 'r1', ok: true, result: [] });
     expect(event.waits).toHaveLength(1);
     await Promise.all(event.waits);
+  });
+
+  it('answers the handshake at once, before the engine loaded anything (a page tells a worker without the uploader by its silence)', async () => {
+    const { scope, asScope } = fakeScope();
+    const store = new MemoryRecordStore();
+    // IndexedDB that never finishes loading: every other request waits for it.
+    store.list = () => new Promise(() => undefined);
+    installUploader({ scope: asScope, store });
+    const { reply } = await send(scope, { kind: 'resilient-upload:request', id: 'h1', request: { type: 'handshake' } });
+    expect(reply).toEqual({ kind: 'resilient-upload:reply', id: 'h1', ok: true, result: { protocol: PROTOCOL_VERSION } });
   });
 
   it('replies with typed error info', async () => {
