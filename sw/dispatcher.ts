@@ -92,6 +92,20 @@ export class Dispatcher {
   }
 
   /**
+   * Starts nothing more and aborts what runs (each goes back to `queued`, its offset kept), for
+   * a new version of the worker to take over; `enable()` undoes it. Resolves once all stopped.
+   */
+  async suspend(): Promise<void> {
+    this.#enabled = false;
+    if (this.#timer !== undefined) this.#config.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#wakeAt = undefined;
+    const runs = [...this.#running.values()];
+    for (const run of runs) run.controller.abort();
+    await Promise.all(runs.map((run) => run.done));
+  }
+
+  /**
    * The page saw `online`, or a `sync` event fired: waiting uploads that failed to reach the
    * server may try now, once per failure. A second trigger before the next failure waits for
    * the timer, so no trigger, however often it fires, can beat the backoff.
@@ -109,6 +123,8 @@ export class Dispatcher {
   /** Resolves when nothing runs and no retry is due within `graceMs`. */
   async whenIdle(graceMs: number): Promise<void> {
     for (;;) {
+      // Suspended for a new version: nothing will run here, and waiting would hold that version back.
+      if (!this.#enabled) return;
       // One `now` for both: had the clock ticked in between, a retry falling due at that tick
       // would be neither started nor waited for, and this would resolve with it pending.
       const now = this.#config.clock.now();
@@ -217,7 +233,7 @@ export class Dispatcher {
       return;
     }
     if (outcome.kind === 'aborted') {
-      // Aborted without a user action (should not happen): run it again.
+      // Aborted without a user action (suspended for a new worker version): run it again.
       this.#book.move(id, 'interrupted');
       return;
     }

@@ -35,6 +35,7 @@ export class UploadEngine {
   readonly #book: RecordBook;
   readonly #dispatcher: Dispatcher;
   #started: Promise<void> | undefined;
+  #resumeTimer: unknown;
   /** Adds, one at a time, so two adds of one file cannot both pass the dedup check. */
   #adding: Promise<unknown> = Promise.resolve();
 
@@ -79,6 +80,23 @@ export class UploadEngine {
     const resumed = this.#book.all().filter(awaitsCredentials).map((r) => toView(this.#book.move(r.id, 'retry', { attempts: 0, retryAt: undefined })));
     this.#dispatcher.schedule();
     return resumed;
+  }
+
+  /**
+   * A new version of the worker skipped waiting: the browser activates it only once this one has
+   * no event in flight (Chromium waits up to 5 minutes), and every running upload holds one. So
+   * stop them (offsets kept, records written) and let the new version resume them. Should no new
+   * version take over within `resumeAfterMs`, this one goes on by itself.
+   */
+  async handOver(resumeAfterMs: number): Promise<void> {
+    await this.start();
+    if (this.#resumeTimer !== undefined) this.#deps.clock.clearTimeout(this.#resumeTimer);
+    await this.#dispatcher.suspend();
+    await this.#book.flush();
+    this.#resumeTimer = this.#deps.clock.setTimeout(() => {
+      this.#resumeTimer = undefined;
+      this.#dispatcher.enable();
+    }, resumeAfterMs);
   }
 
   /** Resolves when nothing runs and no retry is due soon, writes flushed: for `event.waitUntil`. Never rejects. */

@@ -1,7 +1,18 @@
 // The composition root and the one module that touches the service worker's global scope:
 // builds the store, transport, record book, dispatcher and engine, and wires the scope's events
 // to them. Defaults (IndexedDB, fetch, the real clock) are chosen here and nowhere else.
-import { UploadError, isRequestEnvelope, type ErrorInfo, type EventEnvelope, type ReplyEnvelope, type UploadEvent, type UploadView } from '../src/protocol/index.js';
+import {
+  UploadError,
+  isHandOverEnvelope,
+  isRequestEnvelope,
+  isSkipWaitingMessage,
+  type ErrorInfo,
+  type EventEnvelope,
+  type HandOverEnvelope,
+  type ReplyEnvelope,
+  type UploadEvent,
+  type UploadView,
+} from '../src/protocol/index.js';
 import type { StorageEstimateLike } from './admission.js';
 import { DEFAULT_CHUNK_POLICY, type ChunkPolicy } from './chunk-size.js';
 import { systemClock, type Clock } from './clock.js';
@@ -35,10 +46,22 @@ export interface MessageEventLike extends ExtendableEventLike {
   readonly ports: readonly MessagePort[];
   readonly source: { postMessage(message: unknown): void } | null;
 }
+/** Another version of this worker, as the scope's registration shows it. */
+export interface WorkerVersionLike {
+  readonly state: string;
+  postMessage(message: unknown): void;
+  addEventListener(type: 'statechange', listener: () => void): void;
+  removeEventListener(type: 'statechange', listener: () => void): void;
+}
 /** What `installUploader` needs of the worker's global scope (a `ServiceWorkerGlobalScope` fits). */
 export interface UploaderScope {
   readonly location: { readonly origin: string };
-  readonly registration: { readonly active: unknown; readonly sync?: SyncManagerLike };
+  readonly registration: {
+    readonly active: WorkerVersionLike | null;
+    readonly waiting?: WorkerVersionLike | null;
+    readonly installing?: WorkerVersionLike | null;
+    readonly sync?: SyncManagerLike;
+  };
   readonly serviceWorker?: unknown;
   readonly navigator: { readonly onLine?: boolean; readonly storage?: { estimate?(): Promise<StorageEstimateLike> } };
   readonly clients: {
@@ -154,13 +177,21 @@ function wireEvents(scope: UploaderScope, engine: UploadEngine, skipWaiting: boo
     event.waitUntil(work.catch(() => undefined).then(() => engine.whenIdle()));
   };
   scope.addEventListener('install', (event) => {
-    if (skipWaiting) event.waitUntil(scope.skipWaiting());
+    if (!skipWaiting) return;
+    event.waitUntil(scope.skipWaiting());
+    askToHandOver(scope);
   });
   scope.addEventListener('activate', (event) => {
     // Not kept alive until idle: that would hold the worker in `activating` (and its fetches).
     event.waitUntil(Promise.all([scope.clients.claim(), engine.start().catch(() => undefined)]));
   });
   scope.addEventListener('message', (event) => {
+    // The app's update prompt makes this (waiting) version skip waiting: the active one must let go.
+    if (isSkipWaitingMessage(event.data)) askToHandOver(scope);
+    if (isHandOverEnvelope(event.data)) {
+      event.waitUntil(newVersionInstalled(scope.registration).then((installed) => (installed ? engine.handOver(HAND_OVER_GRACE_MS) : undefined)));
+      return;
+    }
     if (!isRequestEnvelope(event.data)) return;
     const { id, request } = event.data;
     const port = event.ports[0];
@@ -190,6 +221,37 @@ function wireEvents(scope: UploaderScope, engine: UploadEngine, skipWaiting: boo
   if (scope.registration.active !== null && scope.registration.active === scope.serviceWorker) {
     engine.start().catch(() => undefined);
   }
+}
+
+/** How long a worker that handed its uploads over waits for the new version before it goes on. */
+const HAND_OVER_GRACE_MS = 10_000;
+
+/**
+ * This version skips waiting: the active one holds an event for each running upload, and the
+ * browser activates this one only when those end (Chromium: or after 5 minutes). Ask it to stop
+ * them; this version resumes them once active.
+ */
+function askToHandOver(scope: UploaderScope): void {
+  const active = scope.registration.active;
+  if (active === null || active === scope.serviceWorker) return;
+  const envelope: HandOverEnvelope = { kind: 'resilient-upload:hand-over' };
+  active.postMessage(envelope);
+}
+
+/** Whether the version that asked for the hand-over got installed (false: it failed). */
+function newVersionInstalled(registration: UploaderScope['registration']): Promise<boolean> {
+  if (registration.waiting) return Promise.resolve(true);
+  const installing = registration.installing;
+  if (!installing) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (installing.state === 'installing') return;
+      installing.removeEventListener('statechange', check);
+      resolve(installing.state !== 'redundant');
+    };
+    installing.addEventListener('statechange', check);
+    check();
+  });
 }
 
 function requireIndexedDb(scope: UploaderScope): IDBFactory {

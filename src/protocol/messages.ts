@@ -116,6 +116,23 @@ export interface EventEnvelope {
   readonly event: UploadEvent;
 }
 
+/**
+ * From a new version of the worker that skips waiting to the active one: stop the uploads in
+ * flight so the browser can activate the new version now; it resumes them.
+ */
+export interface HandOverEnvelope {
+  readonly kind: 'resilient-upload:hand-over';
+}
+
+export function isHandOverEnvelope(data: unknown): data is HandOverEnvelope {
+  return typeof data === 'object' && data !== null && (data as { kind?: unknown }).kind === 'resilient-upload:hand-over';
+}
+
+/** What workbox-window's `messageSkipWaiting()` (and vite-plugin-pwa's update prompt) sends the waiting worker. */
+export function isSkipWaitingMessage(data: unknown): boolean {
+  return typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'SKIP_WAITING';
+}
+
 export function isRequestEnvelope(data: unknown): data is RequestEnvelope {
   return typeof data === 'object' && data !== null && (data as { kind?: unknown }).kind === 'resilient-upload:request';
 }
