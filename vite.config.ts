@@ -38,9 +38,22 @@ export default defineConfig(({ mode }) => {
             name: 'unit',
             root,
             include: ['test/**/*.test.ts'],
-            exclude: ['test/browser/**', 'node_modules/**'],
+            exclude: ['test/browser/**', 'test/examples/**', 'node_modules/**'],
             testTimeout: 60_000,
             hookTimeout: 60_000,
+          },
+        },
+        {
+          extends: true,
+          test: {
+            // The examples/ apps built and driven in one Chromium, against one server.
+            name: 'examples',
+            root,
+            include: ['test/examples/**/*.test.ts'],
+            // After the other projects: never two Chromiums at once on two cores.
+            sequence: { groupOrder: 1 },
+            testTimeout: 180_000,
+            hookTimeout: 300_000,
           },
         },
         {
