@@ -6,31 +6,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM_FLAGS, chromiumPath } from '../helpers/chromium.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 export const DEMO_DIR = join(REPO, 'dist/demo');
-
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-export function chromiumPath(): string {
-  const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(path)) {
-    throw new Error(
-      `The browser tests need Chromium at ${path}. Install it with: sudo apt-get update && sudo apt-get install -y chromium ` +
-        `(or point CHROMIUM_PATH at a Chromium binary).`,
-    );
-  }
-  return path;
-}
 
 export function assertDemoBuilt(): void {
   if (!existsSync(join(DEMO_DIR, 'resilient-upload-sw.js')) || !existsSync(join(DEMO_DIR, 'index.html'))) {
@@ -45,7 +24,7 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove():
 
 /** A persistent profile, so a test can quit the browser and start it again with the same IndexedDB. */
 export async function launch(profileDir: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(profileDir, { executablePath: chromiumPath(), headless: true, args: FLAGS });
+  return chromium.launchPersistentContext(profileDir, { executablePath: chromiumPath(), headless: true, args: CHROMIUM_FLAGS });
 }
 
 /** Opens the demo and waits until the uploader connected and rendered its snapshot. */
