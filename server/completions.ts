@@ -23,6 +23,8 @@ export class CompletionDelivery {
   readonly #timers = new Set<NodeJS.Timeout>();
   /** Uploads whose delivery is under way or waiting for a retry: never two deliveries at once. */
   readonly #busy = new Set<string>();
+  /** Uploads whose completion failed and is retried in the background, until a request completes them. */
+  readonly #finishing = new Set<string>();
   #closed = false;
 
   constructor(options: {
@@ -51,13 +53,19 @@ export class CompletionDelivery {
 
   /** Completes the upload (the caller holds its lease); delivery follows the reply. */
   async complete(ref: UploadRef): Promise<CompletedUpload> {
+    const key = storageKey(ref);
     let done: CompletedUpload;
     try {
       done = await this.#storage.complete(ref);
     } catch (err) {
-      this.#later(retryDelayMs(1), () => this.#finish(ref, 1));
+      if (!this.#finishing.has(key)) {
+        this.#finishing.add(key);
+        this.#later(retryDelayMs(1), () => this.#finish(ref, 1));
+      }
       throw err;
     }
+    // Completed here after all: the background retry has nothing left to do.
+    this.#finishing.delete(key);
     // After the reply has been handed to the connection: a slow hook must not hold back the client's last 200.
     this.#track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#deliver(done, 1)));
     return done;
@@ -68,16 +76,22 @@ export class CompletionDelivery {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
-    if (!(await settlesWithin([...this.#work], timeoutMs))) this.#logger.warn('resilient-upload: closing while onComplete still runs; what it has not finished is delivered again at the next start');
+    if (!(await settlesWithin([...this.#work], timeoutMs))) {
+      this.#logger.warn('resilient-upload: closing while onComplete still runs; what it has not finished is delivered again at the next start');
+    }
   }
 
   /** Retries a completion that failed, under the lock if nobody else holds it, then delivers. */
   async #finish(ref: UploadRef, attempt: number): Promise<void> {
-    const lease = this.#locks.tryAcquire(storageKey(ref));
+    const key = storageKey(ref);
+    if (!this.#finishing.has(key)) return;
+    const lease = this.#locks.tryAcquire(key);
     // A request holds the upload: it may complete it itself; look again later.
     if (!lease) return this.#later(retryDelayMs(attempt), () => this.#finish(ref, attempt));
     let done: CompletedUpload;
     try {
+      // Cancelled meanwhile (DELETE, sweep): nothing left to complete.
+      if ((await this.#storage.status(ref)) === undefined) return void this.#finishing.delete(key);
       done = await this.#storage.complete(ref);
     } catch (err) {
       const wait = retryDelayMs(attempt);
@@ -86,6 +100,7 @@ export class CompletionDelivery {
     } finally {
       lease.release();
     }
+    this.#finishing.delete(key);
     await this.#deliver(done, 1);
   }
 
