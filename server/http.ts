@@ -127,20 +127,30 @@ async function run(
   await send(req, res, controller.signal.aborted ? { ...response, closeConnection: true } : response, idleTimeoutMs);
 }
 
-const UTF8 = new TextDecoder('utf-8');
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Node hands header bytes over as latin1, one character per byte; they are decoded here as the
- * UTF-8 they are (X-File-Id counts 1–1024 bytes of UTF-8). Bytes that are not UTF-8 become U+FFFD.
+ * Node hands header bytes over as latin1, one character per byte. They are read here as the UTF-8
+ * they usually are (X-File-Id counts 1–1024 bytes of UTF-8); bytes that are not UTF-8 stay latin1,
+ * which is what browsers send for characters up to U+00FF (a classic client's `café.jpg-…` id).
  */
 function decodeHeaders(req: IncomingMessage): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     const value = Array.isArray(v) ? v.join(', ') : v;
-    // Only what came from the parser (every code unit a byte) is reinterpreted.
-    out[k] = value !== undefined && /[\u0080-\u00ff]/.test(value) && !/[^\u0000-\u00ff]/.test(value) ? UTF8.decode(Buffer.from(value, 'latin1')) : value;
+    out[k] = value === undefined ? undefined : fromBytes(value);
   }
   return out;
+}
+
+function fromBytes(latin1: string): string {
+  // Plain ASCII, or not from the parser (a code unit above a byte): nothing to reinterpret.
+  if (!/[\u0080-\u00ff]/.test(latin1) || /[^\u0000-\u00ff]/.test(latin1)) return latin1;
+  try {
+    return UTF8.decode(Buffer.from(latin1, 'latin1'));
+  } catch {
+    return latin1;
+  }
 }
 
 /** See UploadHandler.clientError. */

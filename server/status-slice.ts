@@ -43,9 +43,6 @@ export const statusSlice: ProtocolHandler = {
 
 function fileIdOf(req: UploadRequest): string {
   const id = req.headers[H_FILE_ID.toLowerCase()];
-  // The adapter decodes header bytes as UTF-8; what was not UTF-8 arrives as U+FFFD, and two
-  // different byte strings must never name one upload.
-  if (id?.includes('\uFFFD')) throw new UploadServerError('BAD_FILE_ID', 'X-File-Id must be UTF-8 text');
   if (!isValidFileId(id)) throw new UploadServerError('BAD_FILE_ID');
   return id;
 }

@@ -8,7 +8,7 @@ export type HeaderValue = string | undefined;
 
 /**
  * An HTTP request as protocol handlers see it. Header names are lower-case; values are the bytes
- * sent, decoded as UTF-8 (bytes that are not UTF-8 arrive as U+FFFD).
+ * sent, decoded as UTF-8 where they are valid UTF-8, else as latin1 (what browsers send).
  */
 export interface UploadRequest {
   readonly method: string;
