@@ -126,7 +126,7 @@ async function request(
   try {
     const reply = await call({ signal: limit.signal, headers });
     if (limit.expired && (reply.kind === 'aborted' || reply.kind === 'failed')) {
-      const error = new UploadError('TIMEOUT', `The server did not answer within ${Math.round(ms / 1000)} s`, { cause: limit.signal.reason });
+      const error = new UploadError('TIMEOUT', `Timed out: the server did not answer within ${Math.round(ms / 1000)} s`);
       return { kind: 'failed', error };
     }
     return reply;

@@ -40,6 +40,11 @@ export type ServerErrorCode =
   | 'ALREADY_COMPLETE'
   | 'BUSY'
   | 'TIMEOUT'
+  | 'TOO_MANY_UPLOADS'
+  | 'TOO_MANY_BYTES'
+  | 'BAD_REQUEST'
+  | 'HEADERS_TOO_LARGE'
+  | 'UNAVAILABLE'
   | 'INTERNAL';
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
