@@ -38,9 +38,21 @@ export default defineConfig(({ mode }) => {
             name: 'unit',
             root,
             include: ['test/**/*.test.ts'],
-            exclude: ['test/browser/**', 'node_modules/**'],
+            exclude: ['test/browser/**', 'test/s3/**', 'node_modules/**'],
             testTimeout: 60_000,
             hookTimeout: 60_000,
+          },
+        },
+        {
+          extends: true,
+          test: {
+            // Against a real Ceph cluster that the global setup starts once and stops after.
+            name: 's3',
+            root,
+            include: ['test/s3/**/*.test.ts'],
+            globalSetup: ['test/s3/global-setup.ts'],
+            testTimeout: 120_000,
+            hookTimeout: 120_000,
           },
         },
         {

@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseByteCount } from '../src/protocol/wire.js';
 import { startServer } from './http.js';
+import { storageFromUrl } from './s3/storage-url.js';
+import type { UploadStorage } from './storage.js';
 
 function defaultStaticDir(): string {
   // dist/lib/server/cli.js → dist/demo/. Run from source (tsx server/cli.ts) → <root>/dist/demo/.
@@ -23,14 +25,27 @@ function intFromEnv(name: string, fallback: number): number {
   return n;
 }
 
+function storageFromEnv(): { storage?: UploadStorage } {
+  const url = process.env['STORAGE_URL'];
+  if (url === undefined || url === '') return {};
+  try {
+    return { storage: storageFromUrl(url) };
+  } catch (err) {
+    console.error(`resilient-upload: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  }
+}
+
 const running = await startServer({
+  ...storageFromEnv(),
   port: intFromEnv('PORT', 8080),
   host: process.env['HOST'] || '127.0.0.1',
   uploadDir: process.env['UPLOAD_DIR'] || './uploads',
   staticDir: process.env['STATIC_DIR'] || defaultStaticDir(),
   maxUploadSize: intFromEnv('MAX_UPLOAD_SIZE', 10 * 1024 ** 3),
 }).catch((err: unknown) => {
-  // E.g. the upload directory cannot be created or a crash left something recovery cannot repair.
+  // E.g. the upload directory cannot be created, a crash left something recovery cannot repair,
+  // or the bucket is missing, the credentials are refused or the endpoint does not answer.
   console.error(`resilient-upload: not starting: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

@@ -21,6 +21,8 @@ const TABLE: Record<ServerErrorCode, readonly [status: number, message: string]>
   // A newer request for the same upload took over this one.
   BUSY: [409, 'a newer request for this upload took over'],
   TIMEOUT: [408, 'the request body was idle for too long'],
+  // The storage backend (e.g. the object store) did not answer: transient, the client retries.
+  STORAGE_UNAVAILABLE: [503, 'the upload storage is unavailable; retry later'],
   INTERNAL: [500, 'internal error'],
 };
 

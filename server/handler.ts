@@ -5,6 +5,7 @@ import { corsHeaders, preflightHeaders } from './cors.js';
 import { FileStore } from './file-store.js';
 import { WriterLocks } from './locks.js';
 import { DEFAULTS, type UploadServerOptions } from './options.js';
+import type { UploadStorage } from './storage.js';
 import { emptyResponse, errorResponse } from './responses.js';
 import { STATUS_SLICE_ROUTES, handleStatusSlice, type StatusSliceContext } from './status-slice.js';
 import { systemClock, type UploadRequest, type UploadResponse } from './types.js';
@@ -26,8 +27,8 @@ export interface UploadCore {
 
 export function createUploadCore(options: UploadServerOptions = {}): UploadCore {
   const clock = options.clock ?? systemClock;
-  const storage = options.storage ?? new FileStore({ dir: options.uploadDir ?? DEFAULTS.uploadDir, clock });
-  const locks = new WriterLocks();
+  const storage: UploadStorage = options.storage ?? new FileStore({ dir: options.uploadDir ?? DEFAULTS.uploadDir, clock });
+  const locks = options.locks ?? storage.locks ?? new WriterLocks();
   const hooks = new Set<Promise<void>>();
   const ctx: StatusSliceContext = {
     storage,

@@ -6,6 +6,18 @@ export interface Lease {
   release(): void;
 }
 
+/**
+ * Who may write which upload: one writer per upload, newest wins. The protocol takes a lease
+ * around every append, completion and removal. WriterLocks (one process) is the default; storage
+ * shared by several processes brings its own (S3Storage's leases live in the bucket).
+ */
+export interface UploadLocks {
+  /** Takes the lease, ending the current holder (its `signal` aborts) and waiting for its release. */
+  acquire(key: string): Promise<Lease>;
+  /** The lease if nobody holds `key` here, else undefined; never ends a holder (for the sweep). */
+  tryAcquire(key: string): Lease | undefined;
+}
+
 interface Holder {
   readonly controller: AbortController;
   readonly released: Promise<void>;
@@ -16,7 +28,7 @@ interface Holder {
  * server noticed, and must not wait for the dead request. acquire() aborts the current holder
  * (its body read ends, what it delivered is kept) and resolves once it has released.
  */
-export class WriterLocks {
+export class WriterLocks implements UploadLocks {
   private readonly holders = new Map<string, Holder>();
 
   async acquire(key: string): Promise<Lease> {

@@ -14,14 +14,14 @@ import {
 import { decodeHeaderText } from '../src/protocol/file-id.js';
 import { UploadServerError, toServerError } from './errors.js';
 import { guardBody } from './body.js';
-import type { WriterLocks } from './locks.js';
+import type { UploadLocks } from './locks.js';
 import { emptyResponse, errorResponse, offsetResponse } from './responses.js';
 import { storageKey, type CompletedUpload, type UploadRef, type UploadStorage } from './storage.js';
 import type { UploadRequest, UploadResponse } from './types.js';
 
 export interface StatusSliceContext {
   readonly storage: UploadStorage;
-  readonly locks: WriterLocks;
+  readonly locks: UploadLocks;
   readonly maxUploadSize: number;
   readonly idleTimeoutMs: number;
   readonly onComplete?: ((info: CompletedUpload) => void | Promise<void>) | undefined;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { UploadLocks } from './locks.js';
 
 /** Which upload: the namespace comes from authorize(), the id from the untrusted X-File-Id. */
 export interface UploadRef {
@@ -62,6 +63,11 @@ export type SweepClaim = (key: string) => { release(): void } | undefined;
  * DIGEST_MISMATCH, TOO_LARGE, DISK_FULL, OFFSET_MISMATCH, ALREADY_COMPLETE come from the store.
  */
 export interface UploadStorage {
+  /**
+   * Writer locks that hold across every process sharing this storage; absent for storage that one
+   * process owns (the protocol then uses in-process locks).
+   */
+  readonly locks?: UploadLocks;
   /**
    * Prepares the storage (directories, repair of what a crash left half done). The server calls
    * it before serving and refuses to start when it rejects; a rejected init may be retried.

@@ -40,6 +40,7 @@ export type ServerErrorCode =
   | 'ALREADY_COMPLETE'
   | 'BUSY'
   | 'TIMEOUT'
+  | 'STORAGE_UNAVAILABLE'
   | 'INTERNAL';
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;

@@ -1,0 +1,156 @@
+// Appending one request body to an upload in S3: the body is cut into parts (uploaded one at a
+// time while the next is read), bytes below the part minimum go to a tail object, and each change
+// is committed by a conditional manifest write (manifest-session.ts) before it counts.
+// Without a digest every part is committed as soon as it is stored, and what is left when the
+// body ends or fails is committed too; with a digest nothing is committed until the whole body
+// matched it, then all of it in one write (all or nothing).
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { UploadServerError, toServerError } from '../errors.js';
+import type { AppendOptions } from '../storage.js';
+import type { Bucket } from './bucket.js';
+import type { Layout, ManifestPart, ManifestTail } from './manifest.js';
+import type { ManifestSession } from './manifest-session.js';
+
+/** S3's minimum size of every part but the last. */
+export const MIN_PART = 5 * 1024 * 1024;
+
+export interface AppendTarget {
+  readonly bucket: Bucket;
+  readonly layout: Layout;
+  readonly session: ManifestSession;
+  readonly partSize: number;
+}
+
+export async function appendBody(t: AppendTarget, body: AsyncIterable<Uint8Array>, options: AppendOptions): Promise<{ offset: number }> {
+  const { session } = t;
+  const size = session.manifest.size;
+  const oldTail = session.manifest.tail;
+  const hasher = options.digest ? createHash('sha256') : undefined;
+  const buffer = new PartBuffer();
+  let tailLoaded = false;
+  let oldTailGone = false;
+  let taken = 0;
+  let overflow = false;
+  let bodyError: unknown;
+  // Stored but not yet committed (with a digest: until the body is verified).
+  const pending: ManifestPart[] = [];
+  let storeError: UploadServerError | undefined;
+  let inflight: Promise<void> = Promise.resolve();
+
+  const store = (part: Buffer): Promise<void> =>
+    (async () => {
+      const { n, uploadId } = await session.partNumber();
+      const etag = await t.bucket.uploadPart(t.layout.data(session.key), uploadId, n, part);
+      pending.push({ n, size: part.length, etag });
+      if (!hasher) await commit(undefined);
+    })().catch((err: unknown) => {
+      storeError ??= toServerError(err);
+    });
+
+  const commit = async (tail: ManifestTail | undefined): Promise<void> => {
+    const m = session.manifest;
+    await session.write({ ...m, parts: [...m.parts, ...pending], tail });
+    pending.length = 0;
+    // The old tail is now in a committed part or in the new tail.
+    if (oldTail && !oldTailGone) {
+      oldTailGone = true;
+      await t.bucket.delete(oldTail.key).catch(() => undefined);
+    }
+  };
+
+  try {
+    for await (const chunk of body) {
+      const room = options.maxBytes - taken;
+      const part = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
+      if (part.byteLength > 0) {
+        if (!tailLoaded) {
+          // The tail's bytes lead the next part (S3 parts cannot be appended to).
+          if (oldTail) buffer.push(await readTail(t.bucket, oldTail));
+          tailLoaded = true;
+        }
+        hasher?.update(part);
+        taken += part.byteLength;
+        buffer.push(Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+      }
+      if (chunk.byteLength > room) {
+        overflow = true;
+        break;
+      }
+      while (buffer.length >= t.partSize) {
+        const next = buffer.take(t.partSize);
+        await inflight;
+        if (storeError) break;
+        inflight = store(next);
+      }
+      if (storeError) break;
+    }
+  } catch (err) {
+    bodyError = err;
+  }
+  await inflight;
+  if (storeError) throw storeError.withOffset(session.offset);
+  const failure = overflow ? new UploadServerError('TOO_LARGE') : bodyError === undefined ? undefined : toServerError(bodyError);
+  if (hasher) {
+    const ok = failure === undefined && timingSafeEqual(new Uint8Array(hasher.digest()), options.digest!);
+    // Nothing of an unverified body counts; its stored parts are never listed, so S3 drops them.
+    if (!ok) throw (failure ?? new UploadServerError('DIGEST_MISMATCH')).withOffset(session.offset);
+  }
+  try {
+    // What is left becomes a part when big enough (or when it ends the file), else a new tail
+    // object under a name of its own, so a stale writer can never overwrite a committed tail.
+    const rest = buffer.length;
+    const last = size !== undefined && options.start + taken === size;
+    let tail: ManifestTail | undefined;
+    if (rest >= MIN_PART || (last && rest > 0)) {
+      await store(buffer.take(rest));
+      if (storeError) throw storeError;
+    } else if (rest > 0) {
+      tail = { key: t.layout.tail(session.key, randomUUID()), size: rest };
+      await t.bucket.put(tail.key, buffer.take(rest));
+    }
+    if (pending.length > 0 || tail) await commit(tail);
+  } catch (err) {
+    throw toServerError(err).withOffset(session.offset);
+  }
+  if (failure) throw failure.withOffset(session.offset);
+  return { offset: session.offset };
+}
+
+async function readTail(bucket: Bucket, tail: ManifestTail): Promise<Buffer> {
+  const bytes = await bucket.getBytes(tail.key);
+  if (!bytes || bytes.length !== tail.size) {
+    throw new UploadServerError('STORAGE_UNAVAILABLE', 'the object store lost the tail of this upload; retry later');
+  }
+  return bytes;
+}
+
+/** Chunks waiting to become a part; take() copies exactly n bytes out. */
+class PartBuffer {
+  #chunks: Buffer[] = [];
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(b: Buffer): void {
+    if (b.length === 0) return;
+    this.#chunks.push(b);
+    this.#length += b.length;
+  }
+
+  take(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const head = this.#chunks[0]!;
+      const k = Math.min(head.length, n - at);
+      head.copy(out, at, 0, k);
+      at += k;
+      if (k === head.length) this.#chunks.shift();
+      else this.#chunks[0] = head.subarray(k);
+    }
+    this.#length -= n;
+    return out;
+  }
+}

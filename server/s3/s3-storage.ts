@@ -1,0 +1,254 @@
+// UploadStorage on S3 (AWS, Ceph RGW, MinIO, R2…), shared by any number of server instances.
+// Layout and the manifest: manifest.ts; appending: s3-append.ts; writer leases: s3-leases.ts.
+import type { S3Client } from '@aws-sdk/client-s3';
+import { UploadServerError } from '../errors.js';
+import { storageKey } from '../storage.js';
+import type { AppendOptions, CompletedUpload, SweepClaim, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from '../storage.js';
+import { systemClock, type Clock } from '../types.js';
+import { Bucket, type Stored } from './bucket.js';
+import { appendBody, MIN_PART } from './s3-append.js';
+import { Layout, offsetOf, type Manifest } from './manifest.js';
+import { MAX_PARTS, ManifestSession } from './manifest-session.js';
+import { normalisePrefix } from './s3-config.js';
+import { S3Leases, type LeaseTimings } from './s3-leases.js';
+
+export interface S3StorageOptions {
+  /** An S3 client (see s3ClientFromEnv for one configured from the standard AWS variables). */
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Key prefix for everything this storage writes. Default ''. */
+  readonly prefix?: string;
+  /** Bytes per multipart part (memory per upload is about twice this). Default 8 MiB, at least 5 MiB. */
+  readonly partSize?: number;
+  readonly clock?: Clock;
+  /** Lease timing (renewal period, expiry of a silent holder, poll period of a waiter). */
+  readonly lease?: Partial<LeaseTimings>;
+}
+
+const DEFAULT_PART = 8 * 1024 * 1024;
+
+export class S3Storage implements UploadStorage {
+  /** Leases in the bucket: the writer locks of every instance that shares it. */
+  readonly locks: S3Leases;
+  readonly #bucket: Bucket;
+  readonly #layout: Layout;
+  readonly #partSize: number;
+  readonly #clock: Clock;
+  #ready: Promise<void> | undefined;
+
+  constructor(options: S3StorageOptions) {
+    this.#bucket = new Bucket(options.client, options.bucket);
+    this.#layout = new Layout(normalisePrefix(options.prefix ?? ''));
+    this.#partSize = Math.max(MIN_PART, options.partSize ?? DEFAULT_PART);
+    this.#clock = options.clock ?? systemClock;
+    this.locks = new S3Leases(this.#bucket, this.#layout, options.lease);
+  }
+
+  /** Checks the bucket answers and enforces conditional writes (see Bucket.probe); retried after a failure. */
+  init(): Promise<void> {
+    this.#ready ??= this.#bucket.probe(this.#layout.prefix).catch((err: unknown) => {
+      this.#ready = undefined;
+      throw err;
+    });
+    return this.#ready;
+  }
+
+  async status(ref: UploadRef): Promise<UploadStatus | undefined> {
+    const key = await this.#prepare(ref);
+    const st = await this.#manifest(key);
+    const m = st?.value;
+    if (m?.state === 'active') return { offset: offsetOf(m), size: m.size, complete: false, name: m.name };
+    const done = await this.#completed(key);
+    if (done) return { offset: done.size, size: done.size, complete: true, name: done.name };
+    // All bytes are in; a completion was cut short and the next request finishes it.
+    if (m?.state === 'completing') return { offset: offsetOf(m), size: m.size, complete: false, name: m.name };
+    return undefined;
+  }
+
+  async append(ref: UploadRef, body: AsyncIterable<Uint8Array>, options: AppendOptions): Promise<{ offset: number }> {
+    const key = await this.#prepare(ref);
+    const st = await this.#manifest(key);
+    const m = st?.value;
+    if (m?.state === 'completing') {
+      // Frozen: the next complete() finishes it. An empty body (the client's last, resent) is fine.
+      if (options.start !== offsetOf(m)) throw new UploadServerError('OFFSET_MISMATCH', undefined, { offset: offsetOf(m) });
+      for await (const chunk of body) {
+        if (chunk.byteLength > 0) throw new UploadServerError('ALREADY_COMPLETE', undefined, { offset: offsetOf(m) });
+      }
+      return { offset: offsetOf(m) };
+    }
+    if (m?.state !== 'active') {
+      const done = await this.#bucket.head(this.#layout.data(key));
+      if (done) throw new UploadServerError('ALREADY_COMPLETE', undefined, { offset: done.size, complete: true });
+    }
+    const held = m?.state === 'active' ? offsetOf(m) : 0;
+    if (options.start !== held) throw new UploadServerError('OFFSET_MISMATCH', undefined, { offset: held });
+    const session = new ManifestSession(this.#bucket, this.#layout, key, st, this.#fresh(ref));
+    const base = m?.state === 'active' ? m : this.#fresh(ref);
+    // The fence: this write makes every earlier writer's next write fail, whatever it still holds.
+    await session.write({ ...base, size: base.size ?? options.size, name: base.name ?? options.name });
+    return appendBody({ bucket: this.#bucket, layout: this.#layout, session, partSize: this.#partSizeFor(session.manifest.size) }, body, options);
+  }
+
+  async complete(ref: UploadRef): Promise<CompletedUpload> {
+    const key = await this.#prepare(ref);
+    const st = await this.#manifest(key);
+    let m = st?.value;
+    if (m?.state === 'active') {
+      const session = new ManifestSession(this.#bucket, this.#layout, key, st, m);
+      let parts = m.parts;
+      let tail = m.tail;
+      if (tail && parts.length > 0) {
+        // The tail becomes the last part (the only one allowed below 5 MiB).
+        const bytes = await this.#bucket.getBytes(tail.key);
+        if (!bytes || bytes.length !== tail.size) throw new UploadServerError('STORAGE_UNAVAILABLE', 'the object store lost the tail of this upload; retry later');
+        const { n, uploadId } = await session.partNumber();
+        parts = [...session.manifest.parts, { n, size: bytes.length, etag: await this.#bucket.uploadPart(this.#layout.data(key), uploadId, n, bytes) }];
+        tail = undefined;
+      }
+      // The commit point: from here the upload's bytes are frozen, and any instance finishes it.
+      await session.write({ ...session.manifest, state: 'completing', parts, tail });
+      m = session.manifest;
+    }
+    if (m?.state === 'completing') return this.#finish(ref, key, m);
+    const done = await this.#completed(key);
+    if (!done) throw new UploadServerError('NOT_FOUND', 'no such upload');
+    return { path: this.#path(key), metadata: done };
+  }
+
+  async remove(ref: UploadRef): Promise<boolean> {
+    const key = await this.#prepare(ref);
+    const st = await this.#manifest(key);
+    const m = st?.value;
+    if (m?.state === 'active') {
+      await this.#cancel(key, st!);
+      return true;
+    }
+    const done = m?.state === 'completing' ? { size: offsetOf(m) } : await this.#bucket.head(this.#layout.data(key));
+    if (done) throw new UploadServerError('ALREADY_COMPLETE', undefined, { offset: done.size, complete: true });
+    return false;
+  }
+
+  async read(ref: UploadRef): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const key = await this.#prepare(ref);
+    const m = (await this.#manifest(key))?.value;
+    if (m?.state === 'active') {
+      // S3 has no way to read the parts of an unfinished multipart upload back.
+      if (m.parts.length > 0) throw new UploadServerError('NOT_FOUND', 'a partial upload held in multipart parts cannot be read back before it completes');
+      const bytes = m.tail ? await this.#bucket.getBytes(m.tail.key) : Buffer.alloc(0);
+      return (async function* () {
+        if (bytes && bytes.length > 0) yield bytes;
+      })();
+    }
+    return this.#bucket.stream(this.#layout.data(key));
+  }
+
+  async sweep(before: number, claim: SweepClaim): Promise<number> {
+    await this.init();
+    let removed = 0;
+    for await (const obj of this.#bucket.list(`${this.#layout.prefix}partial/`)) {
+      const key = this.#layout.keyOfManifest(obj.key);
+      if (key === undefined || obj.lastModified >= before) continue;
+      const lease = claim(key);
+      if (!lease) continue;
+      try {
+        const st = await this.#manifest(key);
+        if (!st) continue;
+        if (st.value.state === 'active') {
+          await this.#cancel(key, st);
+          removed++;
+        } else if (st.value.state === 'completing') {
+          // A completion cut short by a crash: everything is durable, finish it.
+          await this.#finish({ namespace: st.value.namespace, id: st.value.id }, key, st.value);
+        } else {
+          // A tombstone left by a cancel. RGW ignores If-Match on DELETE (AWS honours it): it was read just now.
+          await this.#bucket.delete(obj.key, st.etag);
+          await this.#bucket.delete(this.#layout.lease(key));
+        }
+      } finally {
+        lease.release();
+      }
+    }
+    return removed;
+  }
+
+  /** Where completed uploads' files are: `s3://<bucket>/<prefix>complete/<storageKey>`. */
+  completedPath(ref: UploadRef): string {
+    return this.#path(storageKey(ref));
+  }
+
+  async #cancel(key: string, st: Stored<Manifest>): Promise<void> {
+    const m = st.value;
+    const session = new ManifestSession(this.#bucket, this.#layout, key, st, m);
+    // A tombstone, not a delete: the conditional write fences every writer of the old upload,
+    // which a plain DELETE (unconditional on RGW) could not.
+    await session.write({ state: 'cancelled', id: m.id, namespace: m.namespace, createdAt: m.createdAt, parts: [], reserved: 0 });
+    if (m.uploadId) await this.#bucket.abortMultipart(this.#layout.data(key), m.uploadId);
+    await this.#removeTails(key);
+  }
+
+  async #finish(ref: UploadRef, key: string, m: Manifest): Promise<CompletedUpload> {
+    const dataKey = this.#layout.data(key);
+    const size = offsetOf(m);
+    if (m.parts.length > 0 && m.uploadId) {
+      const done = await this.#bucket.completeMultipart(dataKey, m.uploadId, m.parts);
+      // Gone: an earlier attempt completed it (then the object is there, with this size).
+      if (!done && (await this.#bucket.head(dataKey))?.size !== size) {
+        throw new UploadServerError('STORAGE_UNAVAILABLE', 'the multipart upload of this file is gone; retry later');
+      }
+    } else {
+      const bytes = m.tail ? await this.#bucket.getBytes(m.tail.key) : Buffer.alloc(0);
+      if (!bytes || bytes.length !== size) throw new UploadServerError('STORAGE_UNAVAILABLE', 'the object store lost the tail of this upload; retry later');
+      await this.#bucket.put(dataKey, bytes);
+      if (m.uploadId) await this.#bucket.abortMultipart(dataKey, m.uploadId);
+    }
+    const metadata: UploadMetadata = {
+      id: ref.id,
+      namespace: ref.namespace,
+      size,
+      ...(m.name === undefined ? {} : { name: m.name }),
+      createdAt: m.createdAt,
+      completedAt: new Date(this.#clock.now()).toISOString(),
+    };
+    await this.#bucket.putJson(this.#layout.metadata(key), metadata);
+    // Safe to delete without a condition: nobody writes a completing manifest.
+    await this.#bucket.delete(this.#layout.manifest(key));
+    await this.#removeTails(key);
+    await this.#bucket.delete(this.#layout.lease(key));
+    return { path: this.#path(key), metadata };
+  }
+
+  async #removeTails(key: string): Promise<void> {
+    for await (const obj of this.#bucket.list(this.#layout.partialObjects(key))) await this.#bucket.delete(obj.key);
+  }
+
+  async #completed(key: string): Promise<UploadMetadata | undefined> {
+    const meta = await this.#bucket.getJson<UploadMetadata>(this.#layout.metadata(key));
+    if (meta) return meta.value;
+    return undefined;
+  }
+
+  async #manifest(key: string): Promise<Stored<Manifest> | undefined> {
+    return this.#bucket.getJson<Manifest>(this.#layout.manifest(key));
+  }
+
+  #fresh(ref: UploadRef): Manifest {
+    return { state: 'active', id: ref.id, namespace: ref.namespace, createdAt: new Date(this.#clock.now()).toISOString(), parts: [], reserved: 0, writer: '' };
+  }
+
+  /** Bigger parts when the declared size would need more than S3's 10,000 (with room for reserved gaps). */
+  #partSizeFor(size: number | undefined): number {
+    if (size === undefined) return this.#partSize;
+    const needed = Math.ceil(size / (MAX_PARTS * 0.8) / (1024 * 1024)) * 1024 * 1024;
+    return Math.max(this.#partSize, needed);
+  }
+
+  #path(key: string): string {
+    return `s3://${this.#bucket.name}/${this.#layout.data(key)}`;
+  }
+
+  async #prepare(ref: UploadRef): Promise<string> {
+    await this.init();
+    return storageKey(ref);
+  }
+}
