@@ -85,7 +85,21 @@ export class Layout {
 
   /** The storage key a manifest's object key names, or undefined for anything else. */
   keyOfManifest(objectKey: string): string | undefined {
-    const m = /^partial\/([0-9a-f]{64})\.json$/.exec(objectKey.slice(this.prefix.length));
-    return objectKey.startsWith(this.prefix) ? m?.[1] : undefined;
+    return this.#match(objectKey, /^partial\/([0-9a-f]{64})\.json$/);
+  }
+
+  /** The storage key of the upload a tail object belongs to. */
+  keyOfTail(objectKey: string): string | undefined {
+    return this.#match(objectKey, /^partial\/([0-9a-f]{64})\/tail-[0-9a-f-]+$/);
+  }
+
+  /** The storage key of the upload a multipart upload (or finished file) belongs to. */
+  keyOfData(objectKey: string): string | undefined {
+    return this.#match(objectKey, /^complete\/([0-9a-f]{64})$/);
+  }
+
+  #match(objectKey: string, pattern: RegExp): string | undefined {
+    if (!objectKey.startsWith(this.prefix)) return undefined;
+    return pattern.exec(objectKey.slice(this.prefix.length))?.[1];
   }
 }

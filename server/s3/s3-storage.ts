@@ -143,16 +143,35 @@ export class S3Storage implements UploadStorage {
     return this.#bucket.stream(this.#layout.data(key));
   }
 
+  /**
+   * Removes partial uploads whose manifest was last written before `before` (tombstoned, so any
+   * writer of theirs is fenced), finishes completions a crash cut short, deletes old tombstones,
+   * and removes what writers left unreferenced: tail objects and multipart uploads no manifest
+   * lists (a writer that failed, or was fenced, between storing and committing).
+   */
   async sweep(before: number, claim: SweepClaim): Promise<number> {
     await this.init();
     let removed = 0;
+    const manifests = new Map<string, Manifest | undefined>();
+    const manifestOf = async (key: string): Promise<Manifest | undefined> => {
+      if (!manifests.has(key)) manifests.set(key, (await this.#manifest(key))?.value);
+      return manifests.get(key);
+    };
     for await (const obj of this.#bucket.list(`${this.#layout.prefix}partial/`)) {
+      if (obj.lastModified >= before) continue;
+      const tailOf = this.#layout.keyOfTail(obj.key);
+      if (tailOf !== undefined) {
+        const m = await manifestOf(tailOf);
+        if (m?.state !== 'active' || m.tail?.key !== obj.key) await this.#bucket.delete(obj.key);
+        continue;
+      }
       const key = this.#layout.keyOfManifest(obj.key);
-      if (key === undefined || obj.lastModified >= before) continue;
+      if (key === undefined) continue;
       const lease = claim(key);
       if (!lease) continue;
       try {
         const st = await this.#manifest(key);
+        manifests.set(key, st?.value);
         if (!st) continue;
         if (st.value.state === 'active') {
           await this.#cancel(key, st);
@@ -168,6 +187,12 @@ export class S3Storage implements UploadStorage {
       } finally {
         lease.release();
       }
+    }
+    for await (const u of this.#bucket.listMultipartUploads(`${this.#layout.prefix}complete/`)) {
+      const key = this.#layout.keyOfData(u.key);
+      if (key === undefined || u.initiated >= before) continue;
+      const m = (await this.#manifest(key))?.value;
+      if (m?.uploadId !== u.uploadId || m.state === 'cancelled') await this.#bucket.abortMultipart(u.key, u.uploadId);
     }
     return removed;
   }
