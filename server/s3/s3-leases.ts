@@ -44,9 +44,12 @@ export class S3Leases implements UploadLocks {
   readonly #layout: Layout;
   readonly #t: LeaseTimings;
   readonly #clock: Clock;
+  readonly #ready: () => Promise<void>;
 
-  constructor(bucket: Bucket, layout: Layout, timings: Partial<LeaseTimings> = {}, clock: Clock = systemClock) {
+  /** `ready` is the storage's init(): the bucket probe tells how conditional writes must be sent. */
+  constructor(bucket: Bucket, layout: Layout, ready: () => Promise<void>, timings: Partial<LeaseTimings> = {}, clock: Clock = systemClock) {
     this.#bucket = bucket;
+    this.#ready = ready;
     this.#layout = layout;
     this.#t = { ...DEFAULT_LEASE_TIMINGS, ...timings };
     this.#clock = clock;
@@ -60,6 +63,7 @@ export class S3Leases implements UploadLocks {
     const local = await this.#local.acquire(key);
     if (local.signal.aborted) return local;
     try {
+      await this.#ready();
       return await this.#acquireShared(key, local);
     } catch (err) {
       local.release();
@@ -80,6 +84,9 @@ export class S3Leases implements UploadLocks {
     let asked = false;
     for (;;) {
       if (local.signal.aborted) return local;
+      if (this.#clock.now() - started > this.#t.maxWaitMs + this.#t.ttlMs) {
+        throw new UploadServerError('STORAGE_UNAVAILABLE', 'could not take the lease of this upload in time; retry later');
+      }
       const cur = await this.#bucket.getJson<LeaseRecord>(objectKey);
       if (!cur) {
         const etag = await this.#bucket.putJson(objectKey, { holder: token, beat: 0 } satisfies LeaseRecord, { ifNoneMatch: '*' });
@@ -88,13 +95,13 @@ export class S3Leases implements UploadLocks {
       }
       const r = cur.value;
       const now = this.#clock.now();
-      if (asked && r.takeover !== token && r.holder !== null) {
-        // A newer request (on some instance) asked after us: it wins.
-        return aborted(local, new UploadServerError('BUSY'));
-      }
+      // A newer request (on some instance) asked after us: it wins.
+      if (asked && r.takeover !== token) return aborted(local, new UploadServerError('BUSY'));
       if (watched?.etag !== cur.etag) watched = { etag: cur.etag, since: now };
       const silent = now - watched.since >= this.#t.ttlMs;
-      if (r.holder === null || silent || now - started >= this.#t.maxWaitMs) {
+      // A released lease goes to the request that asked for it (or to anyone, if none did).
+      const free = r.holder === null && (r.takeover === undefined || r.takeover === token);
+      if (free || silent || now - started >= this.#t.maxWaitMs) {
         const beat = r.beat + 1;
         const etag = await this.#bucket.putJson(objectKey, { holder: token, beat } satisfies LeaseRecord, { ifMatch: cur.etag });
         if (etag !== undefined) return this.#held(objectKey, token, { etag, beat }, local);
@@ -161,11 +168,13 @@ export class S3Leases implements UploadLocks {
     const giveBack = async (): Promise<void> => {
       await renewing;
       for (let attempt = 0; attempt < 3; attempt++) {
-        const etag = await bucket.putJson(objectKey, { holder: null, beat: cur.beat + 1 } satisfies LeaseRecord, { ifMatch: cur.etag });
+        const next: LeaseRecord = { holder: null, beat: cur.beat + 1, ...(takeover === undefined ? {} : { takeover }) };
+        const etag = await bucket.putJson(objectKey, next, { ifMatch: cur.etag });
         if (etag !== undefined) return;
         const now = await bucket.getJson<LeaseRecord>(objectKey);
         if (!now || now.value.holder !== token) return;
         cur = { etag: now.etag, beat: now.value.beat };
+        takeover = now.value.takeover;
       }
     };
     return {

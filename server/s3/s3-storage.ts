@@ -41,7 +41,7 @@ export class S3Storage implements UploadStorage {
     this.#layout = new Layout(normalisePrefix(options.prefix ?? ''));
     this.#partSize = Math.max(MIN_PART, options.partSize ?? DEFAULT_PART);
     this.#clock = options.clock ?? systemClock;
-    this.locks = new S3Leases(this.#bucket, this.#layout, options.lease);
+    this.locks = new S3Leases(this.#bucket, this.#layout, () => this.init(), options.lease);
   }
 
   /** Checks the bucket answers and enforces conditional writes (see Bucket.probe); retried after a failure. */
@@ -145,9 +145,9 @@ export class S3Storage implements UploadStorage {
 
   /**
    * Removes partial uploads whose manifest was last written before `before` (tombstoned, so any
-   * writer of theirs is fenced), finishes completions a crash cut short, deletes old tombstones,
-   * and removes what writers left unreferenced: tail objects and multipart uploads no manifest
-   * lists (a writer that failed, or was fenced, between storing and committing).
+   * writer of theirs is fenced), finishes completions a crash cut short, deletes old tombstones
+   * and leases, and removes what writers left unreferenced: tail objects and multipart uploads no
+   * manifest lists (a writer that failed, or was fenced, between storing and committing).
    */
   async sweep(before: number, claim: SweepClaim): Promise<number> {
     await this.init();
@@ -182,11 +182,14 @@ export class S3Storage implements UploadStorage {
         } else {
           // A tombstone left by a cancel. RGW ignores If-Match on DELETE (AWS honours it): it was read just now.
           await this.#bucket.delete(obj.key, st.etag);
-          await this.#bucket.delete(this.#layout.lease(key));
         }
       } finally {
         lease.release();
       }
+    }
+    // Leases are rewritten by every request: one untouched this long belongs to nobody.
+    for await (const obj of this.#bucket.list(`${this.#layout.prefix}leases/`)) {
+      if (obj.lastModified < before) await this.#bucket.delete(obj.key);
     }
     for await (const u of this.#bucket.listMultipartUploads(`${this.#layout.prefix}complete/`)) {
       const key = this.#layout.keyOfData(u.key);
@@ -239,7 +242,6 @@ export class S3Storage implements UploadStorage {
     // Safe to delete without a condition: nobody writes a completing manifest.
     await this.#bucket.delete(this.#layout.manifest(key));
     await this.#removeTails(key);
-    await this.#bucket.delete(this.#layout.lease(key));
     return { path: this.#path(key), metadata };
   }
 
