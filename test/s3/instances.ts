@@ -9,12 +9,12 @@ import { s3Env } from './s3-env.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
-export function startInstance(prefix: string): Promise<Listening> {
+export function startInstance(prefix: string, extraEnv: Record<string, string> = {}): Promise<Listening> {
   const { env, bucket } = s3Env();
   return spawnListening(
     process.execPath,
     ['--import', 'tsx', join(root, 'server', 'cli.ts')],
-    { ...env, PORT: '0', HOST: '127.0.0.1', STORAGE_URL: `s3://${bucket}/${prefix}`, STATIC_DIR: join(root, 'no-static') },
+    { ...env, PORT: '0', HOST: '127.0.0.1', STORAGE_URL: `s3://${bucket}/${prefix}`, STATIC_DIR: join(root, 'no-static'), ...extraEnv },
     60_000,
   );
 }
