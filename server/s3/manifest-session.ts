@@ -16,10 +16,6 @@ export class ManifestSession {
   readonly token = randomUUID();
   #state: Manifest;
   #etag: string | undefined;
-  /** Part numbers this writer reserved and has not used yet: [next, last]. */
-  #next = 0;
-  #last = -1;
-  #block = 1;
 
   constructor(bucket: Bucket, layout: Layout, key: string, start: Stored<Manifest> | undefined, fresh: Manifest) {
     this.#bucket = bucket;
@@ -56,20 +52,15 @@ export class ManifestSession {
   }
 
   /**
-   * A part number no other writer has or will get: reserved by a manifest write (in growing
-   * blocks, so a long body costs few extra writes). Starts the multipart upload on first use.
+   * A part number no other writer has or will get: reserved by a manifest write just before the
+   * part is uploaded (one write per part, but no number is ever wasted on a part that does not
+   * come). Starts the multipart upload on first use.
    */
   async partNumber(): Promise<{ n: number; uploadId: string }> {
-    if (this.#next > this.#last || this.#state.uploadId === undefined) {
-      const m = this.#state;
-      const count = Math.min(this.#block, MAX_PARTS - m.reserved);
-      if (count <= 0) throw new UploadServerError('TOO_LARGE', `S3 allows at most ${MAX_PARTS} parts per upload`, { offset: this.offset });
-      const uploadId = m.uploadId ?? (await this.#bucket.createMultipart(this.#layout.data(this.key)));
-      await this.write({ ...m, uploadId, reserved: m.reserved + count });
-      this.#next = m.reserved + 1;
-      this.#last = m.reserved + count;
-      this.#block = Math.min(this.#block * 2, 64);
-    }
-    return { n: this.#next++, uploadId: this.#state.uploadId! };
+    const m = this.#state;
+    if (m.reserved >= MAX_PARTS) throw new UploadServerError('TOO_LARGE', `S3 allows at most ${MAX_PARTS} parts per upload`, { offset: this.offset });
+    const uploadId = m.uploadId ?? (await this.#bucket.createMultipart(this.#layout.data(this.key)));
+    await this.write({ ...m, uploadId, reserved: m.reserved + 1 });
+    return { n: m.reserved + 1, uploadId };
   }
 }

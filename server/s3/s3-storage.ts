@@ -263,10 +263,13 @@ export class S3Storage implements UploadStorage {
     return { state: 'active', id: ref.id, namespace: ref.namespace, createdAt: new Date(this.#clock.now()).toISOString(), parts: [], reserved: 0, writer: '' };
   }
 
-  /** Bigger parts when the declared size would need more than S3's 10,000 (with room for reserved gaps). */
+  /**
+   * Bigger parts when the declared size would need more than S3's 10,000 (a tenth kept for
+   * parts a cut body or a digest mismatch used up).
+   */
   #partSizeFor(size: number | undefined): number {
     if (size === undefined) return this.#partSize;
-    const needed = Math.ceil(size / (MAX_PARTS * 0.8) / (1024 * 1024)) * 1024 * 1024;
+    const needed = Math.ceil(size / (MAX_PARTS * 0.9) / (1024 * 1024)) * 1024 * 1024;
     return Math.max(this.#partSize, needed);
   }
 
