@@ -2,7 +2,6 @@
 // side by side in one run: one instance on S3 vs the disk store, two instances vs one, requests
 // made to the bucket per uploaded GiB, server memory per concurrent upload, and how long a newer
 // request on one instance takes to take over a stalled one on another.
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { request as httpRequest, createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -104,16 +103,7 @@ export async function runS3Bench(): Promise<void> {
     cluster = await startCephCluster();
     const startup = (Date.now() - t0) / 1000;
     const c = cluster;
-    const client = new S3Client({
-      endpoint: c.endpoint,
-      region: c.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    client.destroy();
+    await c.createBucket(BUCKET);
     let n = 0;
     const s3Env = async (): Promise<Record<string, string>> => ({ ...c.env, STORAGE_URL: `s3://${BUCKET}/run-${n++}/` });
     const diskEnv = async (): Promise<Record<string, string>> => ({ UPLOAD_DIR: await mkdtemp(join(work, 'disk-')) });

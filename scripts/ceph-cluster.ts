@@ -3,6 +3,7 @@
 // Everything lives in one temp folder; the daemons' pids are written there, so a later start
 // removes what a killed run left behind. By hand: `npx tsx scripts/ceph-cluster.ts` starts one and
 // prints the AWS variables, Ctrl-C stops it.
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -28,6 +29,7 @@ export interface CephCluster {
   readonly secretAccessKey: string;
   /** The standard AWS variables a server process needs to reach this cluster's S3 endpoint. */
   readonly env: Readonly<Record<string, string>>;
+  createBucket(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,6 +103,21 @@ async function boot(dir: string, deadline: number): Promise<CephCluster> {
       // This gateway rejects the SDK's default checksum trailers (411/400).
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+    },
+    createBucket: async (name) => {
+      const client = new S3Client({
+        endpoint,
+        region,
+        forcePathStyle: true,
+        credentials: { accessKeyId, secretAccessKey },
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+      try {
+        await client.send(new CreateBucketCommand({ Bucket: name }));
+      } finally {
+        client.destroy();
+      }
     },
     stop: async () => stopCluster(dir),
   };

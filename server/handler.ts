@@ -86,9 +86,11 @@ export function createUploadCore(options: UploadServerOptions = {}): UploadCore 
     try {
       await ready();
     } catch (err) {
-      // The reason names server paths: it goes to the log, not to the client.
+      // The reason names server paths: it goes to the log, not to the client. A store that does
+      // not answer (S3) is transient: 503 with its reason, so clients retry.
       console.error('resilient-upload: storage not ready', err);
-      return errorResponse(new UploadServerError('INTERNAL'));
+      const unavailable = err instanceof UploadServerError && err.code === 'STORAGE_UNAVAILABLE';
+      return errorResponse(unavailable ? err : new UploadServerError('INTERNAL'));
     }
     let namespace = '';
     try {

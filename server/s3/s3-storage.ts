@@ -200,11 +200,6 @@ export class S3Storage implements UploadStorage {
     return removed;
   }
 
-  /** Where completed uploads' files are: `s3://<bucket>/<prefix>complete/<storageKey>`. */
-  completedPath(ref: UploadRef): string {
-    return this.#path(storageKey(ref));
-  }
-
   async #cancel(key: string, st: Stored<Manifest>): Promise<void> {
     const m = st.value;
     const session = new ManifestSession(this.#bucket, this.#layout, key, st, m);
