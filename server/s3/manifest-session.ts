@@ -16,6 +16,8 @@ export class ManifestSession {
   readonly token = randomUUID();
   #state: Manifest;
   #etag: string | undefined;
+  #queue: Promise<void> = Promise.resolve();
+  #starting: Promise<string> | undefined;
 
   constructor(bucket: Bucket, layout: Layout, key: string, start: Stored<Manifest> | undefined, fresh: Manifest) {
     this.#bucket = bucket;
@@ -34,21 +36,33 @@ export class ManifestSession {
   }
 
   /**
-   * Writes `next` (with this writer's token) if the manifest is still the one last seen; creates
-   * it when there was none. BUSY (with the offset last seen) when another writer got there first.
+   * Replaces the manifest with `change(current)` (stamped with this writer's token) if it is still
+   * the one last seen; creates it when there was none. BUSY (with the offset last seen) when
+   * another writer got there first. Updates run one at a time, each on the state the previous
+   * one left, so parts stored concurrently are reserved and committed in order.
    */
-  async write(next: Omit<Manifest, 'writer'>): Promise<void> {
-    const value: Manifest = { ...next, writer: this.token };
-    const etag = await this.#bucket.putJson(
-      this.#layout.manifest(this.key),
-      value,
-      this.#etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: this.#etag },
+  update(change: (m: Manifest) => Omit<Manifest, 'writer'>): Promise<Manifest> {
+    const run = this.#queue.then(async () => {
+      const value: Manifest = { ...change(this.#state), writer: this.token };
+      const etag = await this.#bucket.putJson(
+        this.#layout.manifest(this.key),
+        value,
+        this.#etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: this.#etag },
+      );
+      if (etag === undefined) {
+        throw new UploadServerError('BUSY', 'another request for this upload took over', { offset: this.offset });
+      }
+      this.#state = value;
+      this.#etag = etag;
+      return value;
+    });
+    // The next update waits for this one, success or failure (after a failure its conditional
+    // write fails too: the ETag it would use is the one that was refused).
+    this.#queue = run.then(
+      () => undefined,
+      () => undefined,
     );
-    if (etag === undefined) {
-      throw new UploadServerError('BUSY', 'another request for this upload took over', { offset: this.offset });
-    }
-    this.#state = value;
-    this.#etag = etag;
+    return run;
   }
 
   /**
@@ -57,10 +71,15 @@ export class ManifestSession {
    * come). Starts the multipart upload on first use.
    */
   async partNumber(): Promise<{ n: number; uploadId: string }> {
-    const m = this.#state;
-    if (m.reserved >= MAX_PARTS) throw new UploadServerError('TOO_LARGE', `S3 allows at most ${MAX_PARTS} parts per upload`, { offset: this.offset });
-    const uploadId = m.uploadId ?? (await this.#bucket.createMultipart(this.#layout.data(this.key)));
-    await this.write({ ...m, uploadId, reserved: m.reserved + 1 });
-    return { n: m.reserved + 1, uploadId };
+    if (this.#state.uploadId === undefined) {
+      // Before any part of this writer exists; stored in the manifest by the reservation below.
+      this.#starting ??= this.#bucket.createMultipart(this.#layout.data(this.key));
+    }
+    const uploadId = this.#state.uploadId ?? (await this.#starting!);
+    const m = await this.update((cur) => {
+      if (cur.reserved >= MAX_PARTS) throw new UploadServerError('TOO_LARGE', `S3 allows at most ${MAX_PARTS} parts per upload`, { offset: offsetOf(cur) });
+      return { ...cur, uploadId: cur.uploadId ?? uploadId, reserved: cur.reserved + 1 };
+    });
+    return { n: m.reserved, uploadId: m.uploadId! };
   }
 }

@@ -14,6 +14,9 @@ import type { ManifestSession } from './manifest-session.js';
 /** S3's minimum size of every part but the last. */
 export const MIN_PART = 5 * 1024 * 1024;
 
+/** Parts uploaded at once per body: one S3 stream is slower than the client's. */
+const PARTS_IN_FLIGHT = 2;
+
 export interface AppendTarget {
   readonly bucket: Bucket;
   readonly layout: Layout;
@@ -35,27 +38,39 @@ export async function appendBody(t: AppendTarget, body: AsyncIterable<Uint8Array
   // Stored but not yet committed (with a digest: until the body is verified).
   const pending: ManifestPart[] = [];
   let storeError: UploadServerError | undefined;
-  let inflight: Promise<void> = Promise.resolve();
+  // Part uploads under way (oldest first), and the end of the in-order chain that commits them.
+  const uploads: Array<Promise<void>> = [];
+  let ordered: Promise<void> = Promise.resolve();
 
-  const store = (part: Buffer): Promise<void> =>
-    (async () => {
-      const { n, uploadId } = await session.partNumber();
-      const etag = await t.bucket.uploadPart(t.layout.data(session.key), uploadId, n, part);
-      pending.push({ n, size: part.length, etag });
-      if (!hasher) await commit(undefined);
-    })().catch((err: unknown) => {
-      storeError ??= toServerError(err);
-    });
-
-  const commit = async (tail: ManifestTail | undefined): Promise<void> => {
-    const m = session.manifest;
-    await session.write({ ...m, parts: [...m.parts, ...pending], tail });
-    pending.length = 0;
+  const commit = async (parts: readonly ManifestPart[], tail: ManifestTail | undefined): Promise<void> => {
+    await session.update((cur) => ({ ...cur, parts: [...cur.parts, ...parts], tail }));
     // The old tail is now in a committed part or in the new tail.
     if (oldTail && !oldTailGone) {
       oldTailGone = true;
       await t.bucket.delete(oldTail.key).catch(() => undefined);
     }
+  };
+
+  /** Uploads a part (several may travel at once); commits or stages it in offset order. */
+  const store = (part: Buffer): Promise<void> => {
+    const uploaded = (async () => {
+      const { n, uploadId } = await session.partNumber();
+      return { n, size: part.length, etag: await t.bucket.uploadPart(t.layout.data(session.key), uploadId, n, part) };
+    })();
+    // Observed below, after the parts before it: this only keeps an early failure from counting as unhandled.
+    uploaded.catch(() => undefined);
+    const before = ordered;
+    ordered = (async () => {
+      await before;
+      const stored = await uploaded;
+      // A part after a failed one is stored but never counted (a gap in the offset otherwise).
+      if (storeError) return;
+      if (hasher) pending.push(stored);
+      else await commit([stored], undefined);
+    })().catch((err: unknown) => {
+      storeError ??= toServerError(err);
+    });
+    return ordered;
   };
 
   try {
@@ -76,18 +91,18 @@ export async function appendBody(t: AppendTarget, body: AsyncIterable<Uint8Array
         overflow = true;
         break;
       }
-      while (buffer.length >= t.partSize) {
-        const next = buffer.take(t.partSize);
-        await inflight;
-        if (storeError) break;
-        inflight = store(next);
+      while (buffer.length >= t.partSize && !storeError) {
+        // At most PARTS_IN_FLIGHT parts travel while the next one fills (memory per upload).
+        if (uploads.length >= PARTS_IN_FLIGHT) await uploads.shift();
+        uploads.push(store(buffer.take(t.partSize)));
       }
       if (storeError) break;
     }
   } catch (err) {
     bodyError = err;
   }
-  await inflight;
+  await Promise.all(uploads);
+  await ordered;
   if (storeError) throw storeError.withOffset(session.offset);
   const failure = overflow ? new UploadServerError('TOO_LARGE') : bodyError === undefined ? undefined : toServerError(bodyError);
   if (hasher) {
@@ -108,7 +123,7 @@ export async function appendBody(t: AppendTarget, body: AsyncIterable<Uint8Array
       tail = { key: t.layout.tail(session.key, randomUUID()), size: rest };
       await t.bucket.put(tail.key, buffer.take(rest));
     }
-    if (pending.length > 0 || tail) await commit(tail);
+    if (pending.length > 0 || tail) await commit(pending.splice(0), tail);
   } catch (err) {
     throw toServerError(err).withOffset(session.offset);
   }

@@ -7,7 +7,7 @@ import type { AppendOptions, CompletedUpload, SweepClaim, UploadMetadata, Upload
 import { systemClock, type Clock } from '../types.js';
 import { Bucket, type Stored } from './bucket.js';
 import { appendBody, MIN_PART } from './s3-append.js';
-import { Layout, offsetOf, type Manifest } from './manifest.js';
+import { Layout, offsetOf, type Manifest, type ManifestPart } from './manifest.js';
 import { MAX_PARTS, ManifestSession } from './manifest-session.js';
 import { normalisePrefix } from './s3-config.js';
 import { S3Leases, type LeaseTimings } from './s3-leases.js';
@@ -86,7 +86,7 @@ export class S3Storage implements UploadStorage {
     const session = new ManifestSession(this.#bucket, this.#layout, key, st, this.#fresh(ref));
     const base = m?.state === 'active' ? m : this.#fresh(ref);
     // The fence: this write makes every earlier writer's next write fail, whatever it still holds.
-    await session.write({ ...base, size: base.size ?? options.size, name: base.name ?? options.name });
+    await session.update(() => ({ ...base, size: base.size ?? options.size, name: base.name ?? options.name }));
     return appendBody({ bucket: this.#bucket, layout: this.#layout, session, partSize: this.#partSizeFor(session.manifest.size) }, body, options);
   }
 
@@ -96,18 +96,16 @@ export class S3Storage implements UploadStorage {
     let m = st?.value;
     if (m?.state === 'active') {
       const session = new ManifestSession(this.#bucket, this.#layout, key, st, m);
-      let parts = m.parts;
-      let tail = m.tail;
-      if (tail && parts.length > 0) {
+      let last: ManifestPart | undefined;
+      if (m.tail && m.parts.length > 0) {
         // The tail becomes the last part (the only one allowed below 5 MiB).
-        const bytes = await this.#bucket.getBytes(tail.key);
-        if (!bytes || bytes.length !== tail.size) throw new UploadServerError('STORAGE_UNAVAILABLE', 'the object store lost the tail of this upload; retry later');
+        const bytes = await this.#bucket.getBytes(m.tail.key);
+        if (!bytes || bytes.length !== m.tail.size) throw new UploadServerError('STORAGE_UNAVAILABLE', 'the object store lost the tail of this upload; retry later');
         const { n, uploadId } = await session.partNumber();
-        parts = [...session.manifest.parts, { n, size: bytes.length, etag: await this.#bucket.uploadPart(this.#layout.data(key), uploadId, n, bytes) }];
-        tail = undefined;
+        last = { n, size: bytes.length, etag: await this.#bucket.uploadPart(this.#layout.data(key), uploadId, n, bytes) };
       }
       // The commit point: from here the upload's bytes are frozen, and any instance finishes it.
-      await session.write({ ...session.manifest, state: 'completing', parts, tail });
+      await session.update((cur) => ({ ...cur, state: 'completing', ...(last ? { parts: [...cur.parts, last], tail: undefined } : {}) }));
       m = session.manifest;
     }
     if (m?.state === 'completing') return this.#finish(ref, key, m);
@@ -205,7 +203,7 @@ export class S3Storage implements UploadStorage {
     const session = new ManifestSession(this.#bucket, this.#layout, key, st, m);
     // A tombstone, not a delete: the conditional write fences every writer of the old upload,
     // which a plain DELETE (unconditional on RGW) could not.
-    await session.write({ state: 'cancelled', id: m.id, namespace: m.namespace, createdAt: m.createdAt, parts: [], reserved: 0 });
+    await session.update(() => ({ state: 'cancelled', id: m.id, namespace: m.namespace, createdAt: m.createdAt, parts: [], reserved: 0 }));
     if (m.uploadId) await this.#bucket.abortMultipart(this.#layout.data(key), m.uploadId);
     await this.#removeTails(key);
   }
