@@ -60,7 +60,8 @@ export type SweepClaim = (key: string) => { release(): void } | undefined;
  * append() consumes the body and resolves only when it arrived completely and is durable.
  * Otherwise it throws an UploadServerError whose `offset` is the bytes now held: the body's
  * own error is kept as code when it is an UploadServerError (TIMEOUT, BUSY), else INTERNAL;
- * DIGEST_MISMATCH, TOO_LARGE, DISK_FULL, OFFSET_MISMATCH, ALREADY_COMPLETE come from the store.
+ * DIGEST_MISMATCH, TOO_LARGE, DISK_FULL, OFFSET_MISMATCH, ALREADY_COMPLETE come from the store;
+ * a shared store adds STORAGE_UNAVAILABLE (it did not answer) and BUSY (another instance took over).
  */
 export interface UploadStorage {
   /**
