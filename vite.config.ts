@@ -51,6 +51,9 @@ export default defineConfig(({ mode }) => {
             root,
             include: ['test/s3/**/*.test.ts'],
             globalSetup: ['test/s3/global-setup.ts'],
+            // After the unit and browser projects: Ceph and three server processes would take the
+            // two cores from their timing-sensitive tests.
+            sequence: { groupOrder: 1 },
             testTimeout: 120_000,
             hookTimeout: 120_000,
           },
