@@ -271,7 +271,7 @@ function md5(body: Buffer): string {
 
 /** What kind of object a key names, for error messages that do not echo keys. */
 function kind(key: string): string {
-  if (key.includes('/leases/')) return 'a lease';
+  if (/(^|\/)leases\//.test(key)) return 'a lease';
   if (key.endsWith('.json')) return 'upload state';
   return 'upload data';
 }

@@ -35,6 +35,8 @@ export class S3Storage implements UploadStorage {
   readonly #partSize: number;
   readonly #clock: Clock;
   #ready: Promise<void> | undefined;
+  /** The session of an append that made its upload ready to complete, for the complete() that follows. */
+  readonly #writers = new Map<string, ManifestSession>();
 
   constructor(options: S3StorageOptions) {
     this.#bucket = new Bucket(options.client, options.bucket);
@@ -87,15 +89,24 @@ export class S3Storage implements UploadStorage {
     const base = m?.state === 'active' ? m : this.#fresh(ref);
     // The fence: this write makes every earlier writer's next write fail, whatever it still holds.
     await session.update(() => ({ ...base, size: base.size ?? options.size, name: base.name ?? options.name }));
-    return appendBody({ bucket: this.#bucket, layout: this.#layout, session, partSize: this.#partSizeFor(session.manifest.size) }, body, options);
+    this.#writers.delete(key);
+    const out = await appendBody({ bucket: this.#bucket, layout: this.#layout, session, partSize: this.#partSizeFor(session.manifest.size) }, body, options);
+    // The protocol completes an upload whose bytes are all in (or, without a size, whose body came whole).
+    const size = session.manifest.size;
+    if (size === undefined || out.offset === size) this.#writers.set(key, session);
+    return out;
   }
 
   async complete(ref: UploadRef): Promise<CompletedUpload> {
     const key = await this.#prepare(ref);
-    const st = await this.#manifest(key);
-    let m = st?.value;
+    // The writer that just appended continues its own chain of conditional writes: if another
+    // instance took over since, freezing the upload fails (BUSY) instead of freezing their bytes.
+    const writer = this.#writers.get(key);
+    this.#writers.delete(key);
+    const st = writer ? undefined : await this.#manifest(key);
+    let m = writer?.manifest ?? st?.value;
     if (m?.state === 'active') {
-      const session = new ManifestSession(this.#bucket, this.#layout, key, st, m);
+      const session = writer ?? new ManifestSession(this.#bucket, this.#layout, key, st, m);
       let last: ManifestPart | undefined;
       if (m.tail && m.parts.length > 0) {
         // The tail becomes the last part (the only one allowed below 5 MiB).
