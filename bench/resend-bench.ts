@@ -2,9 +2,12 @@
 // default adaptive chunks, through a rate-limited proxy that cuts connections at random positions,
 // with and without Content-Digest.
 import { ACTIVE_STATES } from '../src/protocol/states.js';
-import { DEFAULT_CHUNK_POLICY } from '../sw/chunk-size.js';
-import { DEFAULT_TIMEOUT_POLICY } from '../sw/transport.js';
-import { addRequest, makeBytes, startHarness } from '../test/sw/harness.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from '../server/index.js';
+import { startFaultProxy } from '../test/helpers/fault-proxy.js';
+import { makeBytes, nodeEngine } from './node-engine.js';
 import { MiB, mibps, printTable, verdict, type Row } from './table.js';
 
 const SIZE = 96 * MiB;
@@ -23,14 +26,18 @@ function cutPositions(seed: number): number[] {
 }
 
 async function run(digest: boolean): Promise<{ resentPerCut: number; cuts: number; ms: number }> {
-  const h = await startHarness();
+  const dir = await mkdtemp(join(tmpdir(), 'ru-resend-'));
+  const server = await startServer({ uploadDir: dir, sweepIntervalMs: 0 });
+  const proxy = await startFaultProxy({ targetPort: server.port });
   try {
-    h.proxy.setRate(RATE);
-    h.proxy.cutAt(cutPositions(7));
-    const engine = h.engine({ digest, chunk: DEFAULT_CHUNK_POLICY, timeouts: DEFAULT_TIMEOUT_POLICY });
+    proxy.setRate(RATE);
+    proxy.cutAt(cutPositions(7));
+    // Retries as fast as the tests' (the default backoff would make this a test of patience).
+    const engine = nodeEngine(proxy.url, { digest, retry: { baseMs: 20, maxMs: 200 } });
     const bytes = makeBytes(SIZE, 11);
     const t0 = Date.now();
-    await engine.handle(addRequest(bytes, `resend-${digest}.bin`));
+    const name = `resend-${digest}.bin`;
+    await engine.handle({ type: 'add', file: new File([bytes], name), name, lastModified: 1, options: {} });
     // whenIdle returns between a failure and its retry once the retry is further off than its grace.
     while (ACTIVE_STATES.includes(engine.views()[0]?.state ?? 'done')) {
       await engine.whenIdle();
@@ -40,10 +47,12 @@ async function run(digest: boolean): Promise<{ resentPerCut: number; cuts: numbe
     const ms = Date.now() - t0;
     const view = engine.views()[0]!;
     if (view.state !== 'done') throw new Error(`upload ended ${view.state}: ${view.error?.message ?? ''}`);
-    const stats = h.proxy.stats();
+    const stats = proxy.stats();
     return { resentPerCut: (stats.bodyBytes - SIZE) / Math.max(1, stats.cuts), cuts: stats.cuts, ms };
   } finally {
-    await h.close();
+    await proxy.close();
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -8,7 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startCephCluster, type CephCluster } from '../scripts/ceph-cluster.js';
+import { offsetOf, placeOf, type Manifest } from '../server/s3/manifest.js';
 import { spawnListening, rssOf, type Listening } from '../test/helpers/processes.js';
 import { makeSource, peakRss, uploadOne, type Scenario } from './server-bench.js';
 import { MiB, median, mibps, printTable, type Row } from './table.js';
@@ -70,7 +72,7 @@ async function countingProxy(target: URL): Promise<{ url: string; counts: Map<st
 }
 
 /** Time from a newer POST on B to its answer, while A holds a stalled request for the same upload. */
-async function takeoverLatency(a: Listening, b: Listening, round: number): Promise<number> {
+async function takeoverLatency(a: Listening, b: Listening, round: number, committed: (id: string) => Promise<number>): Promise<number> {
   const id = `takeover-${round}`;
   const size = 32 * MiB;
   const socket = connect(Number(new URL(a.url).port), '127.0.0.1');
@@ -78,10 +80,10 @@ async function takeoverLatency(a: Listening, b: Listening, round: number): Promi
   socket.on('error', () => undefined);
   socket.write(`POST /upload HTTP/1.1\r\nHost: x\r\nX-File-Id: ${id}\r\nX-Start-Byte: 0\r\nX-File-Size: ${size}\r\nContent-Length: ${size}\r\n\r\n`);
   socket.write(Buffer.alloc(9 * MiB, round));
-  // Stalled once A has committed its first part: the request is alive and holds the lease.
+  // Stalled once A has committed its first part: the request is alive and holds the lease. (Read
+  // from the bucket: a GET /status would itself take the upload over.)
   for (const until = Date.now() + 60_000; ; ) {
-    const held = Number(await (await fetch(`${b.url}/status`, { headers: { 'X-File-Id': id } })).text());
-    if (held >= 8 * MiB) break;
+    if ((await committed(id)) >= 8 * MiB) break;
     if (Date.now() > until) throw new Error('the stalled upload never committed a part');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -162,11 +164,25 @@ export async function runS3Bench(): Promise<void> {
       await proxy.close();
     }
 
-    const latencies = await withServers(2, s3Env, async ([a, b]) => {
+    const reader = new S3Client({
+      endpoint: c.endpoint,
+      region: c.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    const committed = async (id: string): Promise<number> => {
+      const p = placeOf({ namespace: '', id });
+      const out = await reader.send(new GetObjectCommand({ Bucket: BUCKET, Key: `takeover/partial/${p.group}/${p.key}.json` })).catch(() => undefined);
+      return out ? offsetOf(JSON.parse(await out.Body!.transformToString()) as Manifest) : 0;
+    };
+    const latencies = await withServers(2, async () => ({ ...c.env, STORAGE_URL: `s3://${BUCKET}/takeover/` }), async ([a, b]) => {
       const out: number[] = [];
-      for (let round = 0; round < 5; round++) out.push(await takeoverLatency(a!, b!, round));
+      for (let round = 0; round < 5; round++) out.push(await takeoverLatency(a!, b!, round, committed));
       return out;
     });
+    reader.destroy();
     rows.push({
       measure: 'takeover of a stalled request on another instance (5 runs)',
       value: `median ${median(latencies).toFixed(0)} ms (${Math.min(...latencies).toFixed(0)}–${Math.max(...latencies).toFixed(0)})`,

@@ -29,6 +29,16 @@ export class RateMeter {
     while (this.#samples.length > 2 && at - (this.#samples[0]?.at ?? at) > 5000) this.#samples.shift();
   }
 
+  reset(): void {
+    this.#samples = [];
+  }
+
+  /** How long the confirmed offset has not moved (0 before any sample). */
+  idleFor(now: number): number {
+    const last = this.#samples.at(-1);
+    return last === undefined ? 0 : Math.max(0, now - last.at);
+  }
+
   rate(): number | undefined {
     const first = this.#samples[0];
     const last = this.#samples.at(-1);

@@ -1,5 +1,5 @@
 // The demo PWA: one row per upload, driven only by the uploader's events.
-import { createUploader, UploadError, type Uploader, type UploadView } from '../src/index.js';
+import { createUploader, RECOVERY, UploadError, type ErrorInfo, type Uploader, type UploadView } from '../src/index.js';
 import { formatBytes, formatDuration, RateMeter } from './format.js';
 
 const $ = <T extends Element>(selector: string): T => {
@@ -22,9 +22,19 @@ function say(text: string | undefined): void {
   message.textContent = text ?? '';
 }
 
-function showNetwork(): void {
-  network.dataset.online = String(navigator.onLine);
-  network.textContent = navigator.onLine ? 'online' : 'offline';
+/** Codes that mean the server could not be reached or did not answer. */
+const UNREACHABLE = new Set(['NETWORK', 'TIMEOUT']);
+
+/**
+ * The badge tells three things apart: the browser offline; online, but the upload server cannot
+ * be reached (every upload that tried lately failed to reach it); online and reaching it.
+ */
+function showNetwork(uploads: readonly UploadView[] = []): void {
+  const unreachable = navigator.onLine && uploads.some((u) => u.state === 'waiting' && u.error !== undefined && UNREACHABLE.has(u.error.code));
+  const status = !navigator.onLine ? 'offline' : unreachable ? 'unreachable' : 'online';
+  network.dataset.online = String(status === 'online');
+  network.dataset.status = status;
+  network.textContent = status === 'unreachable' ? 'online · server unreachable' : status;
 }
 
 async function showStorage(uploader: Uploader): Promise<void> {
@@ -44,10 +54,12 @@ function rowFor(id: string): HTMLLIElement {
 
 function render(view: UploadView): void {
   const row = rowFor(view.id);
-  row.dataset.state = view.state;
-  row.dataset.offset = String(view.offset);
   const meter = meters.get(view.id) ?? new RateMeter();
   meters.set(view.id, meter);
+  // A new phase (started again after waiting, say) measures afresh.
+  if (row.dataset.state !== view.state) meter.reset();
+  row.dataset.state = view.state;
+  row.dataset.offset = String(view.offset);
   meter.record(view.offset, performance.now());
   (row.querySelector('.name') as HTMLElement).textContent = view.name;
   (row.querySelector('.size') as HTMLElement).textContent = formatBytes(view.size);
@@ -55,16 +67,35 @@ function render(view: UploadView): void {
   const bar = row.querySelector('progress') as HTMLProgressElement;
   bar.max = Math.max(view.size, 1);
   bar.value = view.size === 0 && view.state === 'done' ? 1 : view.offset;
-  const rate = view.state === 'uploading' ? meter.rate() : undefined;
+  const now = performance.now();
+  // Speed and time left only while bytes move: a rate from before a stall would be a lie.
+  const stalled = view.state === 'uploading' && meter.idleFor(now) >= STALL_MS;
+  const rate = view.state === 'uploading' && !stalled ? meter.rate() : undefined;
   const left = rate ? (view.size - view.offset) / rate : undefined;
   (row.querySelector('.detail') as HTMLElement).textContent =
     `${formatBytes(view.offset)} confirmed` +
     (rate ? ` · ${formatBytes(rate)}/s · ${formatDuration(left ?? 0)} left` : '') +
-    (view.state === 'waiting' && view.retryAt ? ` · retrying in ${formatDuration(Math.max(0, view.retryAt - Date.now()) / 1000)}` : '');
-  (row.querySelector('.error') as HTMLElement).textContent = view.error && view.state !== 'done' ? view.error.message : '';
+    (stalled ? ` · stalled for ${formatDuration(meter.idleFor(now) / 1000)}` : '') +
+    (view.state === 'waiting' && view.retryAt ? ` · retrying in ${formatDuration(Math.max(0, view.retryAt - Date.now()) / 1000)}` : '') +
+    (view.state === 'waiting' && view.error && RECOVERY[view.error.code] === 'needs-credentials' ? ' · waiting for new credentials' : '');
+  row.dataset.stalled = String(stalled);
+  // An error is shown only while it is current: waiting on it, or failed by it.
+  const current = view.error !== undefined && (view.state === 'waiting' || view.state === 'failed');
+  (row.querySelector('.error') as HTMLElement).textContent = current ? errorText(view.error!) : '';
 }
 
+/** The error's message, and the platform's own exception when the message does not already say it. */
+function errorText(error: ErrorInfo): string {
+  const cause = error.cause;
+  if (cause === undefined || error.message.includes(cause.message)) return error.message;
+  return `${error.message} (${cause.name}: ${cause.message})`;
+}
+
+/** Nothing confirmed for this long while uploading: say so instead of showing a stale speed. */
+const STALL_MS = 3_000;
+
 function renderAll(uploads: readonly UploadView[]): void {
+  showNetwork(uploads);
   const ids = new Set(uploads.map((u) => u.id));
   for (const row of list.querySelectorAll<HTMLLIElement>('li[data-upload-id]')) {
     if (!ids.has(row.dataset.uploadId ?? '')) row.remove();
@@ -94,7 +125,7 @@ async function addFiles(uploader: Uploader, files: FileList | File[]): Promise<v
  * install the worker again.
  */
 function workerUrl(): string {
-  const keys = ['digest', 'concurrency', 'timeoutBaseMs', 'timeoutMinBytesPerSecond'];
+  const keys = ['digest', 'concurrency', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'];
   const params = new URLSearchParams([...new URLSearchParams(location.search)].filter(([key]) => keys.includes(key)));
   const query = params.toString();
   return query ? `/sw.js?${query}` : '/sw.js';
@@ -102,8 +133,8 @@ function workerUrl(): string {
 
 async function main(): Promise<void> {
   showNetwork();
-  addEventListener('online', showNetwork);
-  addEventListener('offline', showNetwork);
+  addEventListener('online', () => showNetwork());
+  addEventListener('offline', () => showNetwork());
   let uploader: Uploader;
   try {
     uploader = await createUploader({ serviceWorker: workerUrl(), endpoint: location.origin });
@@ -112,6 +143,8 @@ async function main(): Promise<void> {
     return;
   }
   uploader.on('snapshot', ({ uploads }) => renderAll(uploads));
+  addEventListener('online', () => renderAll(uploader.uploads));
+  addEventListener('offline', () => renderAll(uploader.uploads));
   uploader.on('complete', () => void showStorage(uploader));
   renderAll(uploader.uploads);
   void showStorage(uploader);

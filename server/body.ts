@@ -1,9 +1,18 @@
+import { BodyRate, type BodyRatePolicy } from './body-rate.js';
 import { UploadServerError } from './errors.js';
+
+export interface BodyDeadlines {
+  /** No chunk for this long ends the body. */
+  readonly idleTimeoutMs: number;
+  /** The minimum average rate over windows of waiting on the client. */
+  readonly rate: BodyRatePolicy;
+}
 
 /**
  * Wraps a request body so that reading it ends with an error when `signal` aborts (takeover,
- * shutdown) or no chunk arrives for `idleTimeoutMs`. Each wait has its own listener and timer,
- * removed once settled: racing against one long-lived promise would retain every chunk.
+ * shutdown), no chunk arrives for `idleTimeoutMs`, or the client sends slower than the minimum
+ * rate (TIMEOUT). Each wait has its own listener and timer, removed once settled: racing against
+ * one long-lived promise would retain every chunk. `now` measures the waits (monotonic).
  *
  * When the consumer stops early (limit reached) the source is left alone, so the adapter can
  * still answer on the same connection; it is cancelled only on abort or timeout.
@@ -11,15 +20,18 @@ import { UploadServerError } from './errors.js';
 export async function* guardBody(
   body: AsyncIterable<Uint8Array>,
   signal: AbortSignal,
-  idleTimeoutMs: number,
+  deadlines: BodyDeadlines,
+  now: () => number = () => performance.now(),
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const it = body[Symbol.asyncIterator]();
+  const rate = new BodyRate(deadlines.rate);
   let settled = false;
   try {
     for (;;) {
       let result: IteratorResult<Uint8Array>;
+      const waitFrom = now();
       try {
-        result = await nextOrStop(it, signal, idleTimeoutMs);
+        result = await nextOrStop(it, signal, deadlines.idleTimeoutMs);
       } catch (err) {
         settled = true;
         // A read may still be pending; return() then runs once the adapter destroys the socket.
@@ -30,7 +42,15 @@ export async function* guardBody(
         settled = true;
         return;
       }
+      const tooSlow = !rate.record(result.value.byteLength, now() - waitFrom);
+      // The chunk that closed a slow window still counts; the body ends after it.
       yield result.value;
+      if (tooSlow) {
+        settled = true;
+        void it.return?.()?.catch(() => undefined);
+        const min = deadlines.rate.minBytesPerSecond;
+        throw new UploadServerError('TIMEOUT', `the request body arrived slower than ${min} bytes/s; what arrived is kept`);
+      }
     }
   } finally {
     // The consumer stopped early: release the source without destroying it.

@@ -21,8 +21,14 @@ const TABLE: Record<ServerErrorCode, readonly [status: number, message: string]>
   // A newer request for the same upload took over this one.
   BUSY: [409, 'a newer request for this upload took over'],
   TIMEOUT: [408, 'the request body was idle for too long'],
-  // The storage backend (e.g. the object store) did not answer: transient, the client retries.
-  STORAGE_UNAVAILABLE: [503, 'the upload storage is unavailable; retry later'],
+  // Per-namespace limits: transient, finishing or cancelling an upload makes room.
+  TOO_MANY_UPLOADS: [429, 'too many unfinished uploads'],
+  TOO_MANY_BYTES: [507, 'unfinished uploads hold too many bytes'],
+  // Node's HTTP parser refused the request before any handler saw it.
+  BAD_REQUEST: [400, 'malformed HTTP request'],
+  HEADERS_TOO_LARGE: [431, 'the request headers are too large'],
+  // Shutting down, or an older request has not let go of the upload in time: try again shortly.
+  UNAVAILABLE: [503, 'the server cannot take this request now; try again shortly'],
   INTERNAL: [500, 'internal error'],
 };
 

@@ -1,15 +1,13 @@
 // Startup repair of the disk store: what a crash (kill -9, power loss) or a failed write left half
 // done is put right once, before any request is served, so no repair ever races an append.
-import { open, readdir, truncate } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { statOrUndefined, unlinkIfExists } from './fs-util.js';
-import { readGuard, writeGuard } from './guard.js';
-import { STORAGE_KEY_PATTERN } from './storage.js';
+import { unlinkIfExists } from './fs-util.js';
+import { FileLayout } from './file-layout.js';
+import { rollBackToGuard } from './guard.js';
 
-/** What recovery needs of the store it repairs. */
-export interface RecoveryTarget {
-  readonly partialDir: string;
-  readonly completeDir: string;
+/** The store's own steps that recovery reuses. */
+export interface RecoveryActions {
   /** Writes complete/<key>.json for data renamed into complete/ without it, and drops the partial files. */
   finishCompletion(key: string): Promise<void>;
   /** Removes partial/<key> and its side files. */
@@ -17,43 +15,25 @@ export interface RecoveryTarget {
 }
 
 /** Runs every repair; rejects on the first that fails (the caller refuses to serve). */
-export async function recoverStore(target: RecoveryTarget): Promise<void> {
-  const partial = await readdir(target.partialDir);
-  const complete = new Set(await readdir(target.completeDir));
+export async function recoverStore(layout: FileLayout, actions: RecoveryActions): Promise<void> {
+  const partial = (await readdir(layout.partialDir)).map((name) => ({ name, entry: FileLayout.parse(name) }));
+  const complete = (await readdir(layout.completeDir)).map((name) => ({ name, entry: FileLayout.parse(name) }));
   // Temp files of writeFileAtomic that a crash left before their rename.
-  for (const name of partial) if (name.endsWith('.tmp')) await unlinkIfExists(join(target.partialDir, name));
-  for (const name of complete) if (name.endsWith('.tmp')) await unlinkIfExists(join(target.completeDir, name));
+  for (const { name, entry } of partial) if (entry?.kind === 'tmp') await unlinkIfExists(join(layout.partialDir, name));
+  for (const { name, entry } of complete) if (entry?.kind === 'tmp') await unlinkIfExists(join(layout.completeDir, name));
 
-  for (const name of partial) {
-    const key = name.slice(0, -'.guard'.length);
-    if (name.endsWith('.guard') && STORAGE_KEY_PATTERN.test(key)) {
-      await rollBack(join(target.partialDir, key), join(target.partialDir, name));
-    }
+  for (const { entry } of partial) {
+    if (entry?.kind === 'guard') await rollBackToGuard(layout.partial(entry.key), layout.partial(entry.key, 'guard'));
   }
-  for (const key of complete) {
-    if (!STORAGE_KEY_PATTERN.test(key)) continue;
+  const completeKinds = new Map<string, Set<string>>();
+  for (const { entry } of complete) {
+    if (entry && entry.kind !== 'tmp') completeKinds.set(entry.key, (completeKinds.get(entry.key) ?? new Set()).add(entry.kind));
+  }
+  const partialKeys = new Set(partial.flatMap(({ entry }) => (entry && entry.kind !== 'tmp' ? [entry.key] : [])));
+  for (const [key, kinds] of completeKinds) {
     // Renamed into complete/ but its metadata never written (crash, disk full): finish it.
-    if (!complete.has(`${key}.json`)) await target.finishCompletion(key);
-  }
-  for (const name of complete) {
-    const key = name.slice(0, -'.json'.length);
+    if (kinds.has('data') && !kinds.has('meta')) await actions.finishCompletion(key);
     // Completed, but the crash came before the partial files were removed.
-    if (name.endsWith('.json') && STORAGE_KEY_PATTERN.test(key)) {
-      if (partial.some((p) => p.startsWith(key))) await target.removePartial(key);
-    }
+    else if (kinds.has('meta') && partialKeys.has(key)) await actions.removePartial(key);
   }
-}
-
-/** A digest-checked body was being appended when the process died: its bytes were never verified. */
-async function rollBack(dataPath: string, guardPath: string): Promise<void> {
-  const guard = await readGuard(guardPath);
-  if (!guard) return;
-  const base = Number(guard);
-  const st = await statOrUndefined(dataPath);
-  if (st && Number.isSafeInteger(base) && base < st.size) {
-    await truncate(dataPath, base);
-    const fh = await open(dataPath, 'r+');
-    await fh.sync().finally(() => fh.close());
-  }
-  await writeGuard(guardPath, '');
 }

@@ -1,54 +1,53 @@
-// Disk storage. Layout under `dir`, every name derived from storageKey(namespace, id):
-//   partial/<key>        the bytes received so far: its length IS the offset
-//   partial/<key>.json   id, namespace, size (once sent), name, createdAt; written before the first byte is acknowledged
-//   partial/<key>.guard  empty, or the offset to roll back to while a digest-checked body is being appended
-//   complete/<key>       the finished file (atomic rename from partial/)
-//   complete/<key>.json  its UploadMetadata, written right after the rename; complete/<key> alone
-//                        already counts as complete (startup recovery writes the missing metadata)
+// Disk storage; its layout is in file-layout.ts. One process owns the directory: what it keeps in
+// memory (roll-back ceilings, the namespace index) it rebuilds from the disk at startup.
 import { mkdir, open, readdir, rename } from 'node:fs/promises';
 import { createReadStream, constants } from 'node:fs';
-import { join } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
 import { UploadServerError, toServerError } from './errors.js';
-import { fsyncDir, readJson, statOrUndefined, unlinkIfExists, writeFileAtomic } from './fs-util.js';
-import { writeAll, writeBody, type WriteChunks } from './file-append.js';
-import { recoverStore, type RecoveryTarget } from './file-recovery.js';
-import { writeGuard } from './guard.js';
-import { STORAGE_KEY_PATTERN, storageKey } from './storage.js';
-import type { AppendOptions, CompletedUpload, SweepClaim, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from './storage.js';
+import { createDurably, fsyncDir, readJson, statOrUndefined, unlinkIfExists } from './fs-util.js';
+import { writeBody } from './file-append.js';
+import { FileLayout, type PartialMeta } from './file-layout.js';
+import { recoverStore } from './file-recovery.js';
+import { NamespaceIndex } from './file-usage.js';
+import { defaultFileWrites, sizeOf, syncAndMeasure, undoUnverified, type FileWrites } from './file-writes.js';
+import { rollBackToGuard } from './guard.js';
+import { completionMetadata, storageKey } from './storage.js';
+import type {
+  AppendOptions,
+  CompletedUpload,
+  NamespaceUsage,
+  SweepClaim,
+  UploadMetadata,
+  UploadRef,
+  UploadStatus,
+  UploadStorage,
+} from './storage.js';
 import { systemClock, type Clock } from './types.js';
 
 export interface FileStoreOptions {
   readonly dir: string;
   readonly clock?: Clock;
-  /** Test seam: how batches reach the file (e.g. to simulate ENOSPC). */
-  readonly writeChunks?: WriteChunks;
+  readonly writes?: Partial<FileWrites>;
 }
 
-interface PartialMeta {
-  id: string;
-  namespace: string;
-  size?: number;
-  name?: string;
-  createdAt: string;
-}
-
-export class FileStore implements UploadStorage, RecoveryTarget {
-  readonly partialDir: string;
-  readonly completeDir: string;
-  private readonly dir: string;
-  private readonly clock: Clock;
-  private readonly writeChunks: WriteChunks;
-  private ready: Promise<void> | undefined;
-  /** Offset already fsynced by an append in flight: status() reports no more than this. */
-  private readonly durable = new Map<string, number>();
+export class FileStore implements UploadStorage {
+  readonly #layout: FileLayout;
+  readonly #clock: Clock;
+  readonly #writes: FileWrites;
+  #ready: Promise<void> | undefined;
+  /**
+   * Status never reports more than this for an upload: the start of an append in flight (bytes
+   * count once fsynced and the body ended), or the guard's offset while a digest-checked body is not
+   * yet retired (its upload about to complete, or an append that failed before it could roll back:
+   * the next append finishes that, under the writer lock).
+   */
+  readonly #ceiling = new Map<string, number>();
+  readonly #index = new NamespaceIndex();
 
   constructor(options: FileStoreOptions) {
-    this.dir = options.dir;
-    this.partialDir = join(options.dir, 'partial');
-    this.completeDir = join(options.dir, 'complete');
-    this.clock = options.clock ?? systemClock;
-    this.writeChunks = options.writeChunks ?? writeAll;
+    this.#layout = new FileLayout(options.dir);
+    this.#clock = options.clock ?? systemClock;
+    this.#writes = { ...defaultFileWrites, ...options.writes };
   }
 
   /**
@@ -57,55 +56,65 @@ export class FileStore implements UploadStorage, RecoveryTarget {
    * append can run before it succeeds, so the repair never races a writer).
    */
   init(): Promise<void> {
-    this.ready ??= this.initialise().catch((err: unknown) => {
-      this.ready = undefined;
+    this.#ready ??= this.#initialise().catch((err: unknown) => {
+      this.#ready = undefined;
       const why = err instanceof Error ? err.message : String(err);
-      throw new UploadServerError('INTERNAL', `cannot prepare the upload directory ${this.dir}: ${why}`, { cause: err });
+      throw new UploadServerError('INTERNAL', `cannot prepare the upload directory ${this.#layout.root}: ${why}`, { cause: err });
     });
-    return this.ready;
+    return this.#ready;
   }
 
   async status(ref: UploadRef): Promise<UploadStatus | undefined> {
-    const key = await this.prepare(ref);
-    const done = await readJson<UploadMetadata>(this.completePath(key, '.json'));
+    const key = await this.#prepare(ref);
+    const done = await readJson<UploadMetadata>(this.#layout.complete(key, 'meta'));
     if (done) return { offset: done.size, size: done.size, complete: true, name: done.name };
-    const st = await statOrUndefined(this.partialPath(key));
+    const st = await statOrUndefined(this.#layout.partial(key));
     if (!st) {
       // Complete data counts even before (or without) its metadata; this also covers a
       // completion that renamed the data between the two looks.
-      const data = await statOrUndefined(this.completePath(key));
+      const data = await statOrUndefined(this.#layout.complete(key));
       if (!data) return undefined;
-      const late = await readJson<UploadMetadata>(this.completePath(key, '.json'));
+      const late = await readJson<UploadMetadata>(this.#layout.complete(key, 'meta'));
       return { offset: data.size, size: data.size, complete: true, name: late?.name };
     }
-    const meta = await readJson<PartialMeta>(this.partialPath(key, '.json'));
-    const durable = this.durable.get(key);
-    const offset = durable === undefined ? st.size : Math.min(st.size, durable);
-    return { offset, size: meta?.size, complete: false, name: meta?.name };
+    const meta = await readJson<PartialMeta>(this.#layout.partial(key, 'meta'));
+    return { offset: this.#cap(key, st.size), size: meta?.size, complete: false, name: meta?.name };
   }
 
   async append(ref: UploadRef, body: AsyncIterable<Uint8Array>, options: AppendOptions): Promise<{ offset: number }> {
-    const key = await this.prepare(ref);
-    const done = await this.completedSize(key);
+    const key = await this.#prepare(ref);
+    const done = await this.#completedSize(key);
     if (done !== undefined) throw new UploadServerError('ALREADY_COMPLETE', undefined, { offset: done, complete: true });
-    const dataPath = this.partialPath(key);
+    const dataPath = this.#layout.partial(key);
+    const guardPath = this.#layout.partial(key, 'guard');
+    // An earlier append could not roll its unverified bytes back (or its completion failed): do it now.
+    if (this.#ceiling.has(key)) {
+      await rollBackToGuard(dataPath, guardPath, this.#writes.guard);
+      this.#ceiling.delete(key);
+    }
     const held = await sizeOf(dataPath);
     if (held !== options.start) throw new UploadServerError('OFFSET_MISMATCH', undefined, { offset: held });
+    const start = options.start;
     const fh = await open(dataPath, constants.O_RDWR | constants.O_CREAT, 0o600);
+    this.#ceiling.set(key, start);
+    // While true, the guard may hold `start`: bytes past it count only once verified.
+    let guarded = false;
+    let declared = options.size;
     try {
-      const start = (await fh.stat()).size;
-      if (start !== options.start) throw new UploadServerError('OFFSET_MISMATCH', undefined, { offset: start });
+      const opened = (await fh.stat()).size;
+      if (opened !== start) throw new UploadServerError('OFFSET_MISMATCH', undefined, { offset: opened });
       const digest = options.digest;
       // The guard is set before the metadata so that one directory fsync makes both entries durable.
-      const guardCreated = digest ? await writeGuard(this.partialPath(key, '.guard'), String(start)) : false;
-      const { wrote, size } = await this.writeMeta(ref, key, options);
-      if (guardCreated && !wrote) await fsyncDir(this.partialDir);
-      this.durable.set(key, start);
+      guarded = digest !== undefined;
+      const guardCreated = digest ? await this.#writes.guard(guardPath, String(start)) : false;
+      const { wrote, size } = await this.#writeMeta(ref, key, options);
+      declared = size;
+      if (guardCreated && !wrote) await fsyncDir(this.#layout.partialDir);
       const out = await writeBody(fh, body, {
         position: start,
         maxBytes: options.maxBytes,
         hash: digest !== undefined,
-        writeChunks: this.writeChunks,
+        writeChunks: this.#writes.chunks,
       });
       const verified = !!digest && !!out.sha256 && timingSafeEqual(out.sha256, digest);
       const failure =
@@ -123,39 +132,57 @@ export class FileStore implements UploadStorage, RecoveryTarget {
       const offset = await syncAndMeasure(fh);
       // A body that makes the upload whole is followed by complete(), which retires the guard with
       // the partial files; until then a crash rolls it back and the client, never answered, resends.
-      if (digest && (failure || offset !== size)) await writeGuard(this.partialPath(key, '.guard'), '');
+      if (digest && (failure || offset !== size)) {
+        await this.#writes.guard(guardPath, '');
+        guarded = false;
+      }
       if (failure) throw failure.withOffset(offset);
       return { offset };
     } catch (err) {
+      // Whatever failed, unverified bytes must not outlive this append (nor be rolled back later
+      // over bytes acknowledged in between): undo them now, or leave the ceiling for the next append.
+      if (guarded && (await undoUnverified(fh, start, () => this.#writes.guard(guardPath, '')))) guarded = false;
       if (err instanceof UploadServerError && err.offset !== undefined) throw err;
-      throw toServerError(err, await sizeOf(dataPath));
+      if (!guarded) this.#ceiling.delete(key);
+      throw toServerError(err, this.#cap(key, await sizeOf(dataPath)));
     } finally {
-      this.durable.delete(key);
+      if (!guarded) this.#ceiling.delete(key);
       await fh.close();
+      this.#index.set(ref.namespace, key, Math.max(declared ?? 0, await sizeOf(dataPath)));
     }
   }
 
   async complete(ref: UploadRef): Promise<CompletedUpload> {
-    const key = await this.prepare(ref);
-    const path = this.completePath(key);
+    const key = await this.#prepare(ref);
+    const path = this.#layout.complete(key);
+    const stored = await readJson<UploadMetadata>(this.#layout.complete(key, 'meta'));
+    if (stored) return { path, metadata: stored };
     // A retry after a failed metadata write finds the data already renamed.
-    if ((await statOrUndefined(this.partialPath(key))) || !(await statOrUndefined(path))) {
-      await rename(this.partialPath(key), path);
+    if (await statOrUndefined(this.#layout.partial(key))) {
+      // Awaiting onComplete, durably, before the upload can be seen as complete.
+      await createDurably(this.#layout.complete(key, 'pending'));
+      await rename(this.#layout.partial(key), path);
+      this.#ceiling.delete(key);
+      this.#index.delete(key);
+    } else if (!(await statOrUndefined(path))) {
+      throw new UploadServerError('INTERNAL', 'no data to complete');
     }
-    const metadata = await this.finish(ref, key);
-    return { path, metadata };
+    return { path, metadata: await this.#finish(ref, key) };
   }
 
   async remove(ref: UploadRef): Promise<boolean> {
-    const key = await this.prepare(ref);
-    const done = await this.completedSize(key);
+    const key = await this.#prepare(ref);
+    const done = await this.#completedSize(key);
     if (done !== undefined) throw new UploadServerError('ALREADY_COMPLETE', undefined, { offset: done, complete: true });
-    return this.removePartial(key);
+    const existed = await this.#removePartial(key);
+    // A completion that crashed before its rename left its marker: nothing to deliver now.
+    await unlinkIfExists(this.#layout.complete(key, 'pending'));
+    return existed;
   }
 
   async read(ref: UploadRef): Promise<AsyncIterable<Uint8Array> | undefined> {
-    const key = await this.prepare(ref);
-    for (const path of [this.completePath(key), this.partialPath(key)]) {
+    const key = await this.#prepare(ref);
+    for (const path of [this.#layout.complete(key), this.#layout.partial(key)]) {
       if (await statOrUndefined(path)) return createReadStream(path);
     }
     return undefined;
@@ -164,14 +191,17 @@ export class FileStore implements UploadStorage, RecoveryTarget {
   async sweep(before: number, claim: SweepClaim): Promise<number> {
     await this.init();
     let removed = 0;
-    for (const name of await readdir(this.partialDir)) {
-      if (!STORAGE_KEY_PATTERN.test(name)) continue;
+    for (const name of await readdir(this.#layout.partialDir)) {
+      if (FileLayout.parse(name)?.kind !== 'data') continue;
       const lease = claim(name);
       if (!lease) continue;
       try {
         // Looked at only under the claim: a writer that just finished has touched the file.
-        const st = await statOrUndefined(join(this.partialDir, name));
-        if (st && st.mtimeMs < before && (await this.removePartial(name))) removed++;
+        const st = await statOrUndefined(this.#layout.partial(name));
+        if (st && st.mtimeMs < before && (await this.#removePartial(name))) {
+          await unlinkIfExists(this.#layout.complete(name, 'pending'));
+          removed++;
+        }
       } finally {
         lease.release();
       }
@@ -179,22 +209,52 @@ export class FileStore implements UploadStorage, RecoveryTarget {
     return removed;
   }
 
-  /** Path of the finished file of an upload (for onComplete consumers and tests). */
-  completedPath(ref: UploadRef): string {
-    return this.completePath(storageKey(ref));
+  async usage(namespace: string): Promise<NamespaceUsage> {
+    await this.init();
+    return this.#index.usage(namespace);
   }
 
-  async removePartial(key: string): Promise<boolean> {
-    const existed = await unlinkIfExists(this.partialPath(key));
-    await unlinkIfExists(this.partialPath(key, '.json'));
-    await unlinkIfExists(this.partialPath(key, '.guard'));
-    await fsyncDir(this.partialDir);
+  async *unnotified(): AsyncGenerator<CompletedUpload> {
+    await this.init();
+    for (const name of await readdir(this.#layout.completeDir)) {
+      const entry = FileLayout.parse(name);
+      if (entry?.kind !== 'pending') continue;
+      // Without metadata the completion is not finished (it will be, on the next touch or restart),
+      // or never happened: a crash before the rename, the data still partial.
+      const metadata = await readJson<UploadMetadata>(this.#layout.complete(entry.key, 'meta'));
+      if (metadata) yield { path: this.#layout.complete(entry.key), metadata };
+    }
+  }
+
+  async markNotified(ref: UploadRef): Promise<void> {
+    const key = await this.#prepare(ref);
+    // Not fsynced: should the removal be lost, the hook runs once more after a restart.
+    await unlinkIfExists(this.#layout.complete(key, 'pending'));
+  }
+
+  /** Path of the finished file of an upload (for onComplete consumers and tests). */
+  completedPath(ref: UploadRef): string {
+    return this.#layout.complete(storageKey(ref));
+  }
+
+  #cap(key: string, size: number): number {
+    const ceiling = this.#ceiling.get(key);
+    return ceiling === undefined ? size : Math.min(size, ceiling);
+  }
+
+  async #removePartial(key: string): Promise<boolean> {
+    const existed = await unlinkIfExists(this.#layout.partial(key));
+    await unlinkIfExists(this.#layout.partial(key, 'meta'));
+    await unlinkIfExists(this.#layout.partial(key, 'guard'));
+    await fsyncDir(this.#layout.partialDir);
+    this.#ceiling.delete(key);
+    this.#index.delete(key);
     return existed;
   }
 
   /** Records id, size and name durably before any byte of this upload is acknowledged. */
-  private async writeMeta(ref: UploadRef, key: string, options: AppendOptions): Promise<{ wrote: boolean; size: number | undefined }> {
-    const path = this.partialPath(key, '.json');
+  async #writeMeta(ref: UploadRef, key: string, options: AppendOptions): Promise<{ wrote: boolean; size: number | undefined }> {
+    const path = this.#layout.partial(key, 'meta');
     const meta = await readJson<PartialMeta>(path);
     const size = meta?.size ?? options.size;
     const name = meta?.name ?? options.name;
@@ -204,77 +264,54 @@ export class FileStore implements UploadStorage, RecoveryTarget {
       namespace: ref.namespace,
       ...(size === undefined ? {} : { size }),
       ...(name === undefined ? {} : { name }),
-      createdAt: meta?.createdAt ?? new Date(this.clock.now()).toISOString(),
+      createdAt: meta?.createdAt ?? new Date(this.#clock.now()).toISOString(),
     };
     // Also makes the new data file's directory entry durable (writeFileAtomic fsyncs the dir).
-    await writeFileAtomic(path, JSON.stringify(next));
+    await this.#writes.small(path, JSON.stringify(next));
     return { wrote: true, size };
   }
 
-  /** Startup recovery: data in complete/ without its metadata; id and namespace come from partial/<key>.json. */
-  async finishCompletion(key: string): Promise<void> {
-    const meta = await readJson<PartialMeta>(this.partialPath(key, '.json'));
+  /** Data in complete/ without its metadata; id and namespace come from partial/<key>.json. */
+  async #finishCompletion(key: string): Promise<void> {
+    const meta = await readJson<PartialMeta>(this.#layout.partial(key, 'meta'));
     // Without it the id is unknown; status() still reports the data as complete.
-    if (meta) await this.finish(meta, key);
+    if (meta) await this.#finish(meta, key);
   }
 
   /** Size of a finished upload, finishing its metadata when only the data made it (caller holds the writer lock). */
-  private async completedSize(key: string): Promise<number | undefined> {
-    const done = await readJson<UploadMetadata>(this.completePath(key, '.json'));
+  async #completedSize(key: string): Promise<number | undefined> {
+    const done = await readJson<UploadMetadata>(this.#layout.complete(key, 'meta'));
     if (done) return done.size;
-    const data = await statOrUndefined(this.completePath(key));
+    const data = await statOrUndefined(this.#layout.complete(key));
     if (!data) return undefined;
-    await this.finishCompletion(key);
+    await this.#finishCompletion(key);
     return data.size;
   }
 
-  private async finish(ref: UploadRef, key: string): Promise<UploadMetadata> {
-    const meta = await readJson<PartialMeta>(this.partialPath(key, '.json'));
-    const size = (await statOrUndefined(this.completePath(key)))?.size ?? 0;
-    const metadata: UploadMetadata = {
-      id: ref.id,
-      namespace: ref.namespace,
-      size,
-      ...(meta?.name === undefined ? {} : { name: meta.name }),
-      createdAt: meta?.createdAt ?? new Date(this.clock.now()).toISOString(),
-      completedAt: new Date(this.clock.now()).toISOString(),
-    };
-    await writeFileAtomic(this.completePath(key, '.json'), JSON.stringify(metadata));
+  async #finish(ref: UploadRef, key: string): Promise<UploadMetadata> {
+    const meta = await readJson<PartialMeta>(this.#layout.partial(key, 'meta'));
+    const size = (await statOrUndefined(this.#layout.complete(key)))?.size ?? 0;
+    const now = new Date(this.#clock.now()).toISOString();
+    const metadata = completionMetadata({ ref, size, name: meta?.name, createdAt: meta?.createdAt ?? now, completedAt: now });
+    await this.#writes.small(this.#layout.complete(key, 'meta'), JSON.stringify(metadata));
     // removePartial() fsyncs the partial directory, which also settles the rename out of it;
     // should a crash lose that, recovery sees complete/<key>.json and removes the leftovers.
-    await this.removePartial(key);
+    await this.#removePartial(key);
     return metadata;
   }
 
-  private async prepare(ref: UploadRef): Promise<string> {
+  async #prepare(ref: UploadRef): Promise<string> {
     await this.init();
     return storageKey(ref);
   }
 
-  private async initialise(): Promise<void> {
-    await mkdir(this.partialDir, { recursive: true });
-    await mkdir(this.completeDir, { recursive: true });
-    await recoverStore(this);
+  async #initialise(): Promise<void> {
+    await mkdir(this.#layout.partialDir, { recursive: true });
+    await mkdir(this.#layout.completeDir, { recursive: true });
+    await recoverStore(this.#layout, {
+      finishCompletion: (key) => this.#finishCompletion(key),
+      removePartial: (key) => this.#removePartial(key),
+    });
+    await this.#index.load(this.#layout);
   }
-
-  private partialPath(key: string, suffix = ''): string {
-    return join(this.partialDir, key + suffix);
-  }
-
-  private completePath(key: string, suffix = ''): string {
-    return join(this.completeDir, key + suffix);
-  }
-}
-
-async function syncAndMeasure(fh: import('node:fs/promises').FileHandle): Promise<number> {
-  try {
-    await fh.sync();
-  } catch (err) {
-    throw toServerError(err, (await fh.stat()).size);
-  }
-  return (await fh.stat()).size;
-}
-
-async function sizeOf(path: string): Promise<number> {
-  return (await statOrUndefined(path))?.size ?? 0;
 }

@@ -19,10 +19,21 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   try {
     await fh.writeFile(data);
     await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (err) {
+    // E.g. a full disk: leave no half-written temp file behind.
+    await fh.close().catch(() => undefined);
+    await unlinkIfExists(tmp).catch(() => undefined);
+    throw err;
   }
+  await fh.close();
   await rename(tmp, path);
+  await fsyncDir(dirname(path));
+}
+
+/** Creates an empty file (or keeps an existing one) and makes its directory entry durable. */
+export async function createDurably(path: string): Promise<void> {
+  const fh = await open(path, 'a');
+  await fh.close();
   await fsyncDir(dirname(path));
 }
 

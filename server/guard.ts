@@ -1,7 +1,7 @@
 // The roll-back guard of the disk store: while a digest-checked body is appended, partial/<key>.guard
-// holds the offset to return to, so a crash never leaves unverified bytes counted.
-import { open } from 'node:fs/promises';
-import { isNotFound } from './fs-util.js';
+// holds the offset to return to, so unverified bytes never count, even after a crash.
+import { open, truncate } from 'node:fs/promises';
+import { isNotFound, statOrUndefined } from './fs-util.js';
 
 /**
  * Rewrites the guard in place (a few bytes, one block) and fdatasyncs it. Returns whether the file
@@ -34,4 +34,22 @@ export async function readGuard(path: string): Promise<string | undefined> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Drops what a digest-checked append left unverified: truncates the data back to the guard's offset
+ * (fsynced), then clears the guard. Run at startup for what a crash left, and before the next append
+ * for what a failed one could not undo.
+ */
+export async function rollBackToGuard(dataPath: string, guardPath: string, write = writeGuard): Promise<void> {
+  const guard = await readGuard(guardPath);
+  if (!guard) return;
+  const base = Number(guard);
+  const st = await statOrUndefined(dataPath);
+  if (st && Number.isSafeInteger(base) && base < st.size) {
+    await truncate(dataPath, base);
+    const fh = await open(dataPath, 'r+');
+    await fh.sync().finally(() => fh.close());
+  }
+  await write(guardPath, '');
 }

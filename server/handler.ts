@@ -1,49 +1,76 @@
-// Protocol-independent request handling: CORS, routing, authorization, the sweep timer.
-// A second protocol (tus 1.0) would be routed here beside status/slice.
+// The protocol-independent core: CORS, routing to the protocol handlers, authorization, HEAD, the
+// sweep timer, startup and shutdown. Each protocol is a ProtocolHandler over the shared services.
 import { UploadServerError, toServerError } from './errors.js';
-import { corsHeaders, preflightHeaders } from './cors.js';
+import { Cors } from './cors.js';
+import { CompletionDelivery } from './completions.js';
 import { FileStore } from './file-store.js';
+import { UploadLimits } from './limits.js';
 import { WriterLocks } from './locks.js';
 import { DEFAULTS, type UploadServerOptions } from './options.js';
 import type { UploadStorage } from './storage.js';
+import type { ProtocolHandler } from './protocol.js';
 import { emptyResponse, errorResponse } from './responses.js';
-import { STATUS_SLICE_ROUTES, handleStatusSlice, type StatusSliceContext } from './status-slice.js';
+import { createUploadServices } from './services.js';
+import { statusSlice } from './status-slice.js';
 import { systemClock, type UploadRequest, type UploadResponse } from './types.js';
+
+/** Every protocol the server speaks; a request goes to the first whose paths include it. */
+const PROTOCOLS: readonly ProtocolHandler[] = [statusSlice];
 
 export interface UploadCore {
   /** Whether `path` (relative to the base path) is an API route. */
   owns(path: string): boolean;
   handle(req: UploadRequest): Promise<UploadResponse>;
   /**
-   * Prepares the storage (directories, crash repair). Requests wait for it anyway; await it at
-   * startup to refuse to serve when it fails. A failure is not cached: the next call retries.
+   * Prepares the storage (directories, crash repair) and resumes onComplete deliveries a crash
+   * interrupted. Requests wait for it anyway; await it at startup to refuse to serve when it fails.
+   * A failure is not cached: the next call retries.
    */
   ready(): Promise<void>;
   /** Removes stale partial uploads now, skipping any being written; returns how many. */
   sweep(): Promise<number>;
-  /** Stops the sweep timer; resolves once onComplete hooks in flight have settled. */
+  /**
+   * Answers new requests with 503 from now on, stops the sweep and retries, and waits up to
+   * `closeTimeoutMs` for onComplete hooks in flight (what they do not finish is delivered again at
+   * the next start).
+   */
   close(): Promise<void>;
 }
 
 export function createUploadCore(options: UploadServerOptions = {}): UploadCore {
   const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? console;
   const storage: UploadStorage = options.storage ?? new FileStore({ dir: options.uploadDir ?? DEFAULTS.uploadDir, clock });
   const locks = options.locks ?? storage.locks ?? new WriterLocks();
-  const hooks = new Set<Promise<void>>();
-  const ctx: StatusSliceContext = {
+  const completions = new CompletionDelivery({ storage, locks, hook: options.onComplete, logger });
+  const services = createUploadServices({
     storage,
     locks,
-    maxUploadSize: options.maxUploadSize ?? DEFAULTS.maxUploadSize,
-    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
-    onComplete: options.onComplete,
-    background: (p) => {
-      hooks.add(p);
-      void p.finally(() => hooks.delete(p));
+    completions,
+    limits: new UploadLimits(options.maxUploadSize ?? DEFAULTS.maxUploadSize, options.namespaceLimits ?? {}, storage),
+    deadlines: {
+      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+      rate: {
+        minBytesPerSecond: options.minBytesPerSecond ?? DEFAULTS.minBytesPerSecond,
+        windowMs: options.rateWindowMs ?? DEFAULTS.rateWindowMs,
+      },
     },
-  };
+    takeoverTimeoutMs: options.takeoverTimeoutMs ?? DEFAULTS.takeoverTimeoutMs,
+    // A monotonic clock unless one is injected (tests drive the rate with it).
+    now: options.clock ? () => clock.now() : () => performance.now(),
+  });
+  const cors = new Cors(options.corsOrigins, {
+    request: [...PROTOCOLS.flatMap((p) => p.corsRequestHeaders), ...(options.corsAllowedHeaders ?? [])],
+    response: PROTOCOLS.flatMap((p) => p.corsResponseHeaders),
+  });
+  let closing = false;
+
   let prepared: Promise<void> | undefined;
   const ready = (): Promise<void> => {
-    prepared ??= storage.init().catch((err: unknown) => {
+    prepared ??= (async () => {
+      await storage.init();
+      await completions.resume();
+    })().catch((err: unknown) => {
       prepared = undefined;
       throw err;
     });
@@ -60,36 +87,30 @@ export function createUploadCore(options: UploadServerOptions = {}): UploadCore 
   const timer =
     interval > 0
       ? setInterval(() => {
-          sweep().catch((err: unknown) => console.error('resilient-upload: sweep failed', err));
+          sweep().catch((err: unknown) => logger.error('resilient-upload: sweep failed', err));
         }, interval)
       : undefined;
   // The sweep must never keep a process alive on its own.
   timer?.unref();
 
-  const handle = async (req: UploadRequest): Promise<UploadResponse> => {
-    const cors = corsHeaders(options.corsOrigins, req.headers['origin']);
-    const res = await route(req, cors);
-    return { ...res, headers: { ...res.headers, ...cors } };
-  };
-
-  const route = async (req: UploadRequest, cors: Record<string, string>): Promise<UploadResponse> => {
-    const methods = STATUS_SLICE_ROUTES[req.path];
-    if (!methods) return errorResponse(new UploadServerError('NOT_FOUND'));
+  const route = async (req: UploadRequest, protocol: ProtocolHandler, methods: readonly string[]): Promise<UploadResponse> => {
     const allow = [...methods, 'OPTIONS'].join(', ');
     if (req.method === 'OPTIONS') {
-      return emptyResponse(204, { allow, ...(Object.keys(cors).length > 0 ? preflightHeaders() : {}) });
+      const origin = req.headers['origin'];
+      return emptyResponse(204, { allow, ...(Object.keys(cors.headers(origin)).length > 0 ? cors.preflight(allow) : {}) });
     }
     if (!methods.includes(req.method)) {
       const res = errorResponse(new UploadServerError('METHOD_NOT_ALLOWED'));
       return { ...res, headers: { ...res.headers, allow } };
     }
+    if (closing) return errorResponse(new UploadServerError('UNAVAILABLE', 'the server is shutting down; try again shortly'));
     try {
       await ready();
     } catch (err) {
       // The reason names server paths: it goes to the log, not to the client. A store that does
       // not answer (S3) is transient: 503 with its reason, so clients retry.
-      console.error('resilient-upload: storage not ready', err);
-      const unavailable = err instanceof UploadServerError && err.code === 'STORAGE_UNAVAILABLE';
+      logger.error('resilient-upload: storage not ready', err);
+      const unavailable = err instanceof UploadServerError && err.code === 'UNAVAILABLE';
       return errorResponse(unavailable ? err : new UploadServerError('INTERNAL'));
     }
     let namespace = '';
@@ -101,18 +122,31 @@ export function createUploadCore(options: UploadServerOptions = {}): UploadCore 
     } catch (err) {
       return errorResponse(toServerError(err));
     }
-    const res = await handleStatusSlice(req, namespace, ctx);
+    const res = await protocol.handle(req, namespace, services);
     return req.method === 'HEAD' ? { ...res, body: '' } : res;
   };
 
+  const find = (path: string): [ProtocolHandler, readonly string[]] | undefined => {
+    for (const p of PROTOCOLS) {
+      const methods = p.methods(path);
+      if (methods) return [p, methods];
+    }
+    return undefined;
+  };
+
   return {
-    owns: (path) => STATUS_SLICE_ROUTES[path] !== undefined,
-    handle,
+    owns: (path) => find(path) !== undefined,
+    async handle(req) {
+      const found = find(req.path);
+      const res = found ? await route(req, ...found) : errorResponse(new UploadServerError('NOT_FOUND'));
+      return { ...res, headers: { ...res.headers, ...cors.headers(req.headers['origin']) } };
+    },
     ready,
     sweep,
-    close: async () => {
+    async close() {
+      closing = true;
       clearInterval(timer);
-      await Promise.allSettled([...hooks]);
+      await completions.close(options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs);
     },
   };
 }

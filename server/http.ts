@@ -1,11 +1,15 @@
 // The only module that touches node:http: turns IncomingMessage/ServerResponse into the
-// request/response values of handler.ts, and runs a standalone server.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// request/response values of handler.ts, answers what Node's parser refuses, and runs a
+// standalone server with deadlines for slow and silent clients.
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { settlesWithin } from './deadline.js';
 import { UploadServerError } from './errors.js';
 import { createUploadCore, type UploadCore } from './handler.js';
-import type { UploadServerOptions } from './options.js';
+import { DEFAULTS, type UploadLogger, type UploadServerOptions } from './options.js';
 import { errorResponse } from './responses.js';
+import { send } from './http-send.js';
 import { serveStatic } from './static.js';
 import type { UploadRequest, UploadResponse } from './types.js';
 
@@ -19,18 +23,29 @@ export interface UploadHandler {
   ready(): Promise<void>;
   /** Runs the stale-upload sweep now; resolves to the number of uploads removed. */
   sweep(): Promise<number>;
-  /** Stops the sweep timer and waits for requests in flight, then for onComplete hooks, to finish. */
+  /**
+   * Answers new requests with 503, lets requests in flight finish for up to `closeTimeoutMs`, then
+   * cuts them (what they delivered is kept) and waits for onComplete hooks, again at most that long.
+   */
   close(): Promise<void>;
+  /**
+   * For the server's `clientError` event (`server.on('clientError', handler.clientError)`): answers
+   * what Node's HTTP parser refuses — malformed requests, oversized headers, the headers deadline —
+   * with the status, `X-Error-Code` and a reason, like every other error.
+   */
+  clientError(err: Error, socket: Duplex): void;
 }
 
-/** An unread body beyond this is not worth draining to keep the connection: close it instead. */
-const DRAIN_LIMIT = 1 << 20;
+/** How long a socket answered by clientError may stay half-closed. */
+const LINGER_MS = 2_000;
 
 /**
- * Creates the upload API handler (`<basePath>/status`, `<basePath>/upload`).
+ * Creates the upload API handler (`<basePath>/status`, `<basePath>/upload`). Deadlines for slow and
+ * silent clients are the server's: see the README ("Timeouts") for node:http, Express and Fastify.
  *
- * - node:http: `http.createServer({ requestTimeout: 0 }, createUploadHandler(opts))` (Node's
- *   default requestTimeout of 300 s would cut long uploads; the handler has its own idle timeout).
+ * - node:http: `createServer({ requestTimeout: 0, headersTimeout: 20_000 }, handler)
+ *   .on('clientError', handler.clientError)` (Node's default requestTimeout of 300 s would cut long
+ *   uploads; the handler has its own idle timeout and minimum rate for bodies).
  * - Express: `app.use(createUploadHandler({ basePath: '/files' }))`; other paths go to `next()`.
  *   Mount it before any body parser: it reads the raw request stream.
  * - Fastify: leave the body unparsed and hand over the raw objects:
@@ -40,39 +55,63 @@ const DRAIN_LIMIT = 1 << 20;
  */
 export function createUploadHandler(options: UploadServerOptions = {}): UploadHandler {
   const core = createUploadCore(options);
+  const logger = options.logger ?? console;
   const base = (options.basePath ?? '').replace(/\/+$/, '');
-  const inflight = new Set<Promise<void>>();
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
+  const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs;
+  const inflight = new Map<Promise<void>, AbortController>();
+  let closing = false;
 
   const handler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void => {
     const pathname = (req.url ?? '/').split('?')[0] ?? '/';
     const rel = base === '' ? pathname : pathname.startsWith(base + '/') ? pathname.slice(base.length) : undefined;
     if (rel === undefined || !core.owns(rel)) {
       if (next) next();
-      else void send(req, res, errorResponse(new UploadServerError('NOT_FOUND')));
+      else void send(req, res, errorResponse(new UploadServerError('NOT_FOUND')), idleTimeoutMs);
       return;
     }
-    const p = run(core, req, res, rel).finally(() => inflight.delete(p));
-    inflight.add(p);
+    if (closing) {
+      void send(req, res, errorResponse(new UploadServerError('UNAVAILABLE', 'the server is shutting down; try again shortly')), idleTimeoutMs);
+      return;
+    }
+    const controller = new AbortController();
+    const p = run(core, req, res, rel, controller, idleTimeoutMs, logger).finally(() => inflight.delete(p));
+    inflight.set(p, controller);
   };
   return Object.assign(handler, {
     ready: () => core.ready(),
     sweep: () => core.sweep(),
+    clientError: answerClientError,
     close: async () => {
-      await Promise.allSettled([...inflight]);
+      closing = true;
+      if (!(await settlesWithin([...inflight.keys()], closeTimeoutMs))) {
+        // Each cut writer keeps and fsyncs what it received before it ends.
+        for (const c of inflight.values()) c.abort(new UploadServerError('UNAVAILABLE', 'the server is shutting down'));
+        if (!(await settlesWithin([...inflight.keys()], closeTimeoutMs))) {
+          logger.warn(`resilient-upload: ${inflight.size} request(s) still running ${2 * closeTimeoutMs} ms after close() began`);
+        }
+      }
       await core.close();
     },
   });
 }
 
-async function run(core: UploadCore, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-  const controller = new AbortController();
+async function run(
+  core: UploadCore,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  controller: AbortController,
+  idleTimeoutMs: number,
+  logger: UploadLogger,
+): Promise<void> {
   res.on('close', () => {
     if (!res.writableFinished) controller.abort(new UploadServerError('INTERNAL', 'the client went away'));
   });
   const value: UploadRequest = {
     method: req.method ?? 'GET',
     path,
-    headers: flattenHeaders(req),
+    headers: decodeHeaders(req),
     // destroyOnReturn: false so a handler that stops reading early can still answer (413, 409).
     body: { [Symbol.asyncIterator]: () => req.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array> },
     signal: controller.signal,
@@ -81,62 +120,59 @@ async function run(core: UploadCore, req: IncomingMessage, res: ServerResponse, 
   try {
     response = await core.handle(value);
   } catch (err) {
-    console.error('resilient-upload: unexpected error', err);
+    logger.error('resilient-upload: unexpected error', err);
     response = errorResponse(new UploadServerError('INTERNAL'));
   }
-  await send(req, res, response);
+  // A request cut by close() is not drained: the server is going away.
+  await send(req, res, controller.signal.aborted ? { ...response, closeConnection: true } : response, idleTimeoutMs);
 }
 
-function flattenHeaders(req: IncomingMessage): Record<string, string | undefined> {
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Node hands header bytes over as latin1, one character per byte. They are read here as the UTF-8
+ * they usually are (X-File-Id counts 1–1024 bytes of UTF-8); bytes that are not UTF-8 stay latin1,
+ * which is what browsers send for characters up to U+00FF (a classic client's `café.jpg-…` id).
+ */
+function decodeHeaders(req: IncomingMessage): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  for (const [k, v] of Object.entries(req.headers)) {
+    const value = Array.isArray(v) ? v.join(', ') : v;
+    out[k] = value === undefined ? undefined : fromBytes(value);
+  }
   return out;
 }
 
-async function send(req: IncomingMessage, res: ServerResponse, response: UploadResponse): Promise<void> {
-  if (res.destroyed || res.headersSent) return;
-  const unread = !req.complete;
-  res.statusCode = response.status;
-  for (const [k, v] of Object.entries(response.headers)) res.setHeader(k, v);
-  if (unread && response.closeConnection) res.setHeader('connection', 'close');
-  const finished = new Promise<void>((resolve) => res.once('close', resolve));
-  const body = response.body;
-  if (typeof body === 'string' || body instanceof Uint8Array) {
-    if (!res.hasHeader('content-length')) res.setHeader('content-length', Buffer.byteLength(body));
-    res.end(body);
-  } else {
-    try {
-      for await (const chunk of body) {
-        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
-        if (res.destroyed) break;
-      }
-      res.end();
-    } catch {
-      res.destroy();
-    }
+function fromBytes(latin1: string): string {
+  // Plain ASCII, or not from the parser (a code unit above a byte): nothing to reinterpret.
+  if (!/[\u0080-\u00ff]/.test(latin1) || /[^\u0000-\u00ff]/.test(latin1)) return latin1;
+  try {
+    return UTF8.decode(Buffer.from(latin1, 'latin1'));
+  } catch {
+    return latin1;
   }
-  if (unread) afterUnreadBody(req, res, response.closeConnection === true);
-  await finished;
 }
 
-/**
- * The body was not read to its end. A client that is gone or idle gets its socket closed once the
- * answer is out; one still sending gets a bounded drain, so it can read the answer before the close
- * (closing with unread data makes the kernel send RST, which can destroy the answer in flight).
- */
-function afterUnreadBody(req: IncomingMessage, res: ServerResponse, close: boolean): void {
-  if (close) {
-    res.once('finish', () => req.socket.destroy());
+/** See UploadHandler.clientError. */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (err.code === 'ECONNRESET' || !socket.writable || answering) {
+    socket.destroy();
     return;
   }
-  let drained = 0;
-  req.removeAllListeners('readable');
-  req.on('data', (chunk: Buffer) => {
-    drained += chunk.length;
-    if (drained > DRAIN_LIMIT) req.socket.destroy();
-  });
-  req.on('error', () => undefined);
-  req.resume();
+  const e =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new UploadServerError('TIMEOUT', 'the request headers did not arrive in time')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new UploadServerError('HEADERS_TOO_LARGE')
+        : new UploadServerError('BAD_REQUEST', `malformed HTTP request (${err.code ?? 'unparsable'})`);
+  const body = `${e.message}\n`;
+  socket.end(
+    `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Cache-Control: no-store\r\nX-Error-Code: ${e.code}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  // A client that never closes its side does not keep the socket.
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
 /** A running standalone server (see startServer). */
@@ -144,7 +180,7 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly server: Server;
-  /** Stops accepting, lets requests in flight end (then cuts them after a grace period), keeps all data. */
+  /** Stops accepting, lets requests in flight end (then cuts them after closeTimeoutMs), keeps all data. */
   close(): Promise<void>;
 }
 
@@ -155,9 +191,16 @@ export interface StartServerOptions extends UploadServerOptions {
   host?: string;
   /** Files served for GET paths outside the API (e.g. the built demo). */
   staticDir?: string;
-  /** How long close() waits for requests in flight before cutting them. Default 5 s. */
-  closeGraceMs?: number;
+  /**
+   * A connection must deliver a request's complete headers within this long (sockets that send
+   * nothing or drip their header are answered 408 and closed). Default 20 s.
+   */
+  headersTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this long. Default 5 s. */
+  keepAliveTimeoutMs?: number;
 }
+
+export const SERVER_DEFAULTS = { port: 0, host: '127.0.0.1', headersTimeoutMs: 20_000, keepAliveTimeoutMs: 5_000 } as const;
 
 /**
  * Starts a node:http server with the upload API at `basePath` and, optionally, static files.
@@ -165,29 +208,46 @@ export interface StartServerOptions extends UploadServerOptions {
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const upload = createUploadHandler(options);
+  const logger = options.logger ?? console;
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
   try {
     await upload.ready();
   } catch (err) {
     await upload.close();
     throw err;
   }
-  const server = createServer({ requestTimeout: 0 }, (req, res) => {
-    upload(req, res, () => {
-      const pathname = (req.url ?? '/').split('?')[0] ?? '/';
-      const found = options.staticDir ? serveStatic(options.staticDir, req.method ?? 'GET', pathname) : Promise.resolve(undefined);
-      found
-        .then((r) => send(req, res, r ?? errorResponse(new UploadServerError('NOT_FOUND'))))
-        .catch(() => res.destroy());
-    });
-  });
-  const host = options.host ?? '127.0.0.1';
+  const headersTimeout = options.headersTimeoutMs ?? SERVER_DEFAULTS.headersTimeoutMs;
+  const server = createServer(
+    {
+      // No limit on a whole request: an honest upload may take hours. Bodies have their own
+      // deadlines (idle timeout, minimum rate); headers have this one.
+      requestTimeout: 0,
+      headersTimeout,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? SERVER_DEFAULTS.keepAliveTimeoutMs,
+      // How often Node checks the headers deadline (its default, 30 s, would let it run late).
+      connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(headersTimeout / 4))),
+    },
+    (req, res) => {
+      upload(req, res, () => {
+        const pathname = (req.url ?? '/').split('?')[0] ?? '/';
+        const found = options.staticDir ? serveStatic(options.staticDir, req.method ?? 'GET', pathname) : Promise.resolve(undefined);
+        found
+          .then((r) => send(req, res, r ?? errorResponse(new UploadServerError('NOT_FOUND')), idleTimeoutMs))
+          .catch(() => res.destroy());
+      });
+    },
+  );
+  server.on('clientError', upload.clientError);
+  const host = options.host ?? SERVER_DEFAULTS.host;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
+    server.listen(options.port ?? SERVER_DEFAULTS.port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
+  // E.g. accept() failing with EMFILE: the server keeps running; say so instead of crashing.
+  server.on('error', (err) => logger.error('resilient-upload: server error', err));
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
@@ -195,11 +255,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, options.closeGraceMs ?? 5000).unref());
-      await Promise.race([upload.close(), grace]);
-      // Cut what is left: each cut request's writer fsyncs what it received before ending.
-      server.closeAllConnections();
       await upload.close();
+      // What is left (static files, drains of refused bodies) is cut now.
+      server.closeAllConnections();
       await closed;
     })();
     return closing;

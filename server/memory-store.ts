@@ -2,8 +2,17 @@
 // durability does not matter. Nothing survives the process.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { UploadServerError, toServerError } from './errors.js';
-import { storageKey } from './storage.js';
-import type { AppendOptions, CompletedUpload, SweepClaim, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from './storage.js';
+import { completionMetadata, storageKey } from './storage.js';
+import type {
+  AppendOptions,
+  CompletedUpload,
+  NamespaceUsage,
+  SweepClaim,
+  UploadMetadata,
+  UploadRef,
+  UploadStatus,
+  UploadStorage,
+} from './storage.js';
 import { systemClock, type Clock } from './types.js';
 
 interface Entry {
@@ -15,38 +24,40 @@ interface Entry {
   createdAt: number;
   touchedAt: number;
   metadata?: UploadMetadata;
+  /** Completed and its onComplete not yet delivered. */
+  pending?: boolean;
 }
 
 export class MemoryStore implements UploadStorage {
-  private readonly entries = new Map<string, Entry>();
-  private readonly clock: Clock;
+  readonly #entries = new Map<string, Entry>();
+  readonly #clock: Clock;
 
   constructor(options: { clock?: Clock } = {}) {
-    this.clock = options.clock ?? systemClock;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Nothing to prepare or repair: nothing survives the process. */
   async init(): Promise<void> {}
 
   async status(ref: UploadRef): Promise<UploadStatus | undefined> {
-    const e = this.entries.get(storageKey(ref));
+    const e = this.#entries.get(storageKey(ref));
     if (!e) return undefined;
     return { offset: e.length, size: e.metadata?.size ?? e.size, complete: !!e.metadata, name: e.name };
   }
 
   async append(ref: UploadRef, body: AsyncIterable<Uint8Array>, options: AppendOptions): Promise<{ offset: number }> {
     const key = storageKey(ref);
-    const existing = this.entries.get(key);
+    const existing = this.#entries.get(key);
     if (existing?.metadata) {
       throw new UploadServerError('ALREADY_COMPLETE', undefined, { offset: existing.length, complete: true });
     }
     const held = existing?.length ?? 0;
     if (held !== options.start) throw new UploadServerError('OFFSET_MISMATCH', undefined, { offset: held });
-    const now = this.clock.now();
+    const now = this.#clock.now();
     const e: Entry = existing ?? { ref, chunks: [], length: 0, size: undefined, name: undefined, createdAt: now, touchedAt: now };
     e.size ??= options.size;
     e.name ??= options.name;
-    this.entries.set(key, e);
+    this.#entries.set(key, e);
     // With a digest the body is staged and only kept once verified; without, every byte counts at once.
     const staged: Uint8Array[] = [];
     const hasher = options.digest ? createHash('sha256') : undefined;
@@ -61,7 +72,7 @@ export class MemoryStore implements UploadStorage {
           hasher.update(part);
           staged.push(part);
         } else {
-          this.push(e, part);
+          this.#push(e, part);
         }
         if (chunk.byteLength > room) {
           failure = new UploadServerError('TOO_LARGE');
@@ -73,7 +84,7 @@ export class MemoryStore implements UploadStorage {
     }
     if (options.digest && hasher && !failure) {
       const ok = timingSafeEqual(new Uint8Array(hasher.digest()), options.digest);
-      if (ok) for (const part of staged) this.push(e, part);
+      if (ok) for (const part of staged) this.#push(e, part);
       else failure = new UploadServerError('DIGEST_MISMATCH');
     }
     if (failure) throw failure.withOffset(e.length);
@@ -82,28 +93,30 @@ export class MemoryStore implements UploadStorage {
 
   async complete(ref: UploadRef): Promise<CompletedUpload> {
     const key = storageKey(ref);
-    const e = this.entries.get(key);
+    const e = this.#entries.get(key);
     if (!e) throw new UploadServerError('NOT_FOUND', 'no such upload');
-    e.metadata ??= {
-      id: ref.id,
-      namespace: ref.namespace,
-      size: e.length,
-      ...(e.name === undefined ? {} : { name: e.name }),
-      createdAt: new Date(e.createdAt).toISOString(),
-      completedAt: new Date(this.clock.now()).toISOString(),
-    };
+    if (!e.metadata) {
+      e.metadata = completionMetadata({
+        ref,
+        size: e.length,
+        name: e.name,
+        createdAt: new Date(e.createdAt).toISOString(),
+        completedAt: new Date(this.#clock.now()).toISOString(),
+      });
+      e.pending = true;
+    }
     return { path: `memory:${key}`, metadata: e.metadata };
   }
 
   async remove(ref: UploadRef): Promise<boolean> {
     const key = storageKey(ref);
-    const e = this.entries.get(key);
+    const e = this.#entries.get(key);
     if (e?.metadata) throw new UploadServerError('ALREADY_COMPLETE', undefined, { offset: e.length, complete: true });
-    return this.entries.delete(key);
+    return this.#entries.delete(key);
   }
 
   async read(ref: UploadRef): Promise<AsyncIterable<Uint8Array> | undefined> {
-    const e = this.entries.get(storageKey(ref));
+    const e = this.#entries.get(storageKey(ref));
     if (!e) return undefined;
     const chunks = [...e.chunks];
     return (async function* () {
@@ -113,21 +126,41 @@ export class MemoryStore implements UploadStorage {
 
   async sweep(before: number, claim: SweepClaim): Promise<number> {
     let removed = 0;
-    for (const [key, e] of this.entries) {
+    for (const [key, e] of this.#entries) {
       if (e.metadata || e.touchedAt >= before) continue;
       const lease = claim(key);
       if (!lease) continue;
-      this.entries.delete(key);
+      this.#entries.delete(key);
       lease.release();
       removed++;
     }
     return removed;
   }
 
-  private push(e: Entry, part: Uint8Array): void {
+  async usage(namespace: string): Promise<NamespaceUsage> {
+    let uploads = 0;
+    let bytes = 0;
+    for (const e of this.#entries.values()) {
+      if (e.metadata || e.ref.namespace !== namespace) continue;
+      uploads++;
+      bytes += Math.max(e.size ?? 0, e.length);
+    }
+    return { uploads, bytes };
+  }
+
+  async *unnotified(): AsyncGenerator<CompletedUpload> {
+    for (const [key, e] of this.#entries) if (e.metadata && e.pending) yield { path: `memory:${key}`, metadata: e.metadata };
+  }
+
+  async markNotified(ref: UploadRef): Promise<void> {
+    const e = this.#entries.get(storageKey(ref));
+    if (e) e.pending = false;
+  }
+
+  #push(e: Entry, part: Uint8Array): void {
     if (part.byteLength === 0) return;
     e.chunks.push(part);
     e.length += part.byteLength;
-    e.touchedAt = this.clock.now();
+    e.touchedAt = this.#clock.now();
   }
 }

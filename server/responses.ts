@@ -33,7 +33,8 @@ export function offsetResponse(state: OffsetState): UploadResponse {
  * as the reason of a failed upload), with the offset, when known, in `X-Upload-Offset`.
  */
 export function errorResponse(err: UploadServerError, size?: number): UploadResponse {
-  const closeConnection = err.code === 'BUSY' || err.code === 'TIMEOUT' || err.status >= 500;
+  // The client is gone (taken over) or too slow to wait for: its unread body is not drained.
+  const closeConnection = err.code === 'BUSY' || err.code === 'TIMEOUT';
   if (err.offset !== undefined) {
     const headers = offsetHeaders({ offset: err.offset, complete: err.complete, size });
     headers[H_ERROR_CODE] = err.code;

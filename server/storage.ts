@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { UploadLocks } from './locks.js';
+import { safeFileName } from './safe-name.js';
 
 /** Which upload: the namespace comes from authorize(), the id from the untrusted X-File-Id. */
 export interface UploadRef {
@@ -12,8 +13,13 @@ export interface UploadMetadata {
   readonly id: string;
   readonly namespace: string;
   readonly size: number;
-  /** Decoded X-File-Name, when the client sent one. */
+  /** Decoded X-File-Name exactly as sent, when the client sent one: untrusted text. */
   readonly name?: string;
+  /**
+   * `name` made usable as a file name (see safeFileName): no path separators, control or bidi
+   * characters, at most 255 bytes. Present whenever `name` is.
+   */
+  readonly safeName?: string;
   /** ISO 8601. */
   readonly createdAt: string;
   readonly completedAt: string;
@@ -46,6 +52,17 @@ export interface CompletedUpload {
   readonly metadata: UploadMetadata;
 }
 
+/** What the unfinished uploads of one namespace hold, for the per-namespace limits. */
+export interface NamespaceUsage {
+  /** Unfinished uploads: an upload counts from its first append until it completes or is removed. */
+  readonly uploads: number;
+  /**
+   * Bytes those uploads hold, each counted at least at its declared size (X-File-Size) once known:
+   * what an admitted upload still needs to finish is already counted, so it can always finish.
+   */
+  readonly bytes: number;
+}
+
 /**
  * Lets the sweep remove one upload: undefined while a writer holds it (the sweep skips it), else
  * a claim that keeps writers waiting until released. The protocol backs it with its WriterLocks.
@@ -61,7 +78,7 @@ export type SweepClaim = (key: string) => { release(): void } | undefined;
  * Otherwise it throws an UploadServerError whose `offset` is the bytes now held: the body's
  * own error is kept as code when it is an UploadServerError (TIMEOUT, BUSY), else INTERNAL;
  * DIGEST_MISMATCH, TOO_LARGE, DISK_FULL, OFFSET_MISMATCH, ALREADY_COMPLETE come from the store;
- * a shared store adds STORAGE_UNAVAILABLE (it did not answer) and BUSY (another instance took over).
+ * a shared store adds UNAVAILABLE (it did not answer) and BUSY (another instance took over).
  */
 export interface UploadStorage {
   /**
@@ -76,7 +93,12 @@ export interface UploadStorage {
   init(): Promise<void>;
   status(ref: UploadRef): Promise<UploadStatus | undefined>;
   append(ref: UploadRef, body: AsyncIterable<Uint8Array>, options: AppendOptions): Promise<{ offset: number }>;
-  /** Freezes the bytes held as the finished file. */
+  /**
+   * Freezes the bytes held as the finished file, with its metadata (built by completionMetadata()).
+   * Idempotent: for an upload already complete it returns what is stored, so a completion whose
+   * metadata write failed (disk full) can be retried. The upload is recorded as awaiting its
+   * onComplete delivery (see unnotified()) durably, no later than it becomes visible as complete.
+   */
   complete(ref: UploadRef): Promise<CompletedUpload>;
   /** Removes a partial upload; false when there was none; ALREADY_COMPLETE for a finished one. */
   remove(ref: UploadRef): Promise<boolean>;
@@ -87,6 +109,45 @@ export interface UploadStorage {
    * Each upload (by its storageKey) is removed only under `claim`, and skipped when it is refused.
    */
   sweep(before: number, claim: SweepClaim): Promise<number>;
+
+  // Added for per-namespace limits and onComplete delivery (issue 9). An object store implements
+  // them with keys grouped by namespace and a prefix of "awaiting delivery" markers.
+
+  /**
+   * What the unfinished uploads of `namespace` hold. The server asks on every POST when limits are
+   * set, so keep it cheap (an index kept up to date, or keys grouped by namespace); it must see the
+   * effect of every append, complete, remove and sweep that has resolved.
+   */
+  usage(namespace: string): Promise<NamespaceUsage>;
+  /**
+   * Completed uploads still awaiting their onComplete delivery: complete() recorded them and
+   * markNotified() has not cleared them yet (a crash, a failing hook). Read once at startup.
+   */
+  unnotified(): AsyncIterable<CompletedUpload>;
+  /**
+   * Clears an upload's "awaiting delivery" record once onComplete succeeded. Need not be durable at
+   * once: losing it only repeats a delivery after a restart (at least once). No-op when absent.
+   */
+  markNotified(ref: UploadRef): Promise<void>;
+}
+
+/** The metadata every storage writes at completion; one place, so every backend adds safeName alike. */
+export function completionMetadata(fields: {
+  ref: UploadRef;
+  size: number;
+  name: string | undefined;
+  createdAt: string;
+  completedAt: string;
+}): UploadMetadata {
+  const { ref, size, name, createdAt, completedAt } = fields;
+  return {
+    id: ref.id,
+    namespace: ref.namespace,
+    size,
+    ...(name === undefined ? {} : { name, safeName: safeFileName(name) }),
+    createdAt,
+    completedAt,
+  };
 }
 
 /**

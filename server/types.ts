@@ -1,9 +1,15 @@
 // The request and response values protocol handlers work on: no sockets, so handlers are
-// tested by calling them, and a second protocol (tus 1.0) can sit beside this one.
+// tested by calling them, and other protocols (tus 1.0) sit beside this one. Our own values
+// rather than fetch's Request/Response, because what happens to an unread body matters here:
+// `closeConnection` says whether the adapter drains it (so an early refusal reaches the client)
+// or cuts the connection (the client is gone or too slow).
 
 export type HeaderValue = string | undefined;
 
-/** An HTTP request as protocol handlers see it. Header names are lower-case. */
+/**
+ * An HTTP request as protocol handlers see it. Header names are lower-case; values are the bytes
+ * sent, decoded as UTF-8 where they are valid UTF-8, else as latin1 (what browsers send).
+ */
 export interface UploadRequest {
   readonly method: string;
   /** Path without query string, relative to the handler's base path (e.g. `/status`). */
@@ -22,8 +28,9 @@ export interface UploadResponse {
   readonly headers: Record<string, string>;
   readonly body: string | Uint8Array | AsyncIterable<Uint8Array>;
   /**
-   * The connection should not be reused: the request body was left unread because the
-   * client is gone or idle (takeover, timeout).
+   * Cut the connection after answering instead of draining an unread request body: the client is
+   * gone or too slow (takeover, timeout). Otherwise an unread body is read and discarded (bounded)
+   * so the client, still sending, gets the answer rather than a reset.
    */
   readonly closeConnection?: boolean;
 }

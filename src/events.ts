@@ -9,6 +9,11 @@ export interface UploaderEventMap {
   state: { upload: UploadView };
   complete: { upload: UploadView };
   error: { upload: UploadView; error: ErrorInfo };
+  /**
+   * The server refused the upload's credentials (401/403): it waits, file kept, until
+   * `setHeaders()` brings new ones (or the user resumes it).
+   */
+  unauthorized: { upload: UploadView; error: ErrorInfo };
   removed: { uploadId: string };
 }
 

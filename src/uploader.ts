@@ -1,10 +1,9 @@
-import { Workbox } from 'workbox-window';
 import { UploadError } from './protocol/errors.js';
 import { ACTIVE_STATES } from './protocol/states.js';
 import { isEventEnvelope, type AddOptions, type PageRequest, type ReplyMap, type UploadEvent, type UploadView } from './protocol/messages.js';
 import { request } from './rpc.js';
 import { TypedEmitter, type Listener, type UploaderEventName } from './events.js';
-import { assertFits, requestPersistence, storageStatus, type StorageStatus } from './storage.js';
+import { requestPersistence, storageStatus, type StorageStatus } from './persistence.js';
 
 export interface UploaderOptions {
   /** URL of the service worker script that calls `installUploader()` (or the shipped `sw.js`). */
@@ -41,6 +40,11 @@ export interface Uploader {
   /** Stops the upload, deletes the stored file and the server's partial data. */
   cancel(uploadId: string): Promise<UploadView>;
   retry(uploadId: string): Promise<UploadView>;
+  /**
+   * Replaces the headers stored with one upload, or with every unfinished one (`'all'`), e.g. a
+   * refreshed token; uploads waiting for credentials (`unauthorized`) start again.
+   */
+  setHeaders(uploadId: string | 'all', headers: Readonly<Record<string, string>>): Promise<UploadView[]>;
   clearCompleted(): Promise<number>;
   /** The latest view of every upload this tab knows of. */
   readonly uploads: readonly UploadView[];
@@ -54,12 +58,16 @@ export interface Uploader {
 /**
  * Registers (or reuses) the service worker and connects to it. Resolves after the first
  * snapshot arrived, so `uploads` already lists what other tabs or earlier visits started.
+ * Safe to import anywhere (server-side rendering, Node): where there is no service worker it
+ * rejects with `NO_SERVICE_WORKER`.
  */
 export async function createUploader(options: UploaderOptions): Promise<Uploader> {
-  const container = navigator.serviceWorker as ServiceWorkerContainer | undefined;
+  const container = typeof navigator === 'undefined' ? undefined : (navigator.serviceWorker as ServiceWorkerContainer | undefined);
   if (!container) {
-    throw new UploadError('NO_SERVICE_WORKER', 'Service workers are not available here (they need a secure context: https or localhost)');
+    throw new UploadError('NO_SERVICE_WORKER', 'Service workers are not available here (they need a browser and a secure context: https or localhost)');
   }
+  // Loaded here, not at the top: workbox-window's CommonJS build breaks a plain import in Node.
+  const { Workbox } = await import('workbox-window');
   const wb = new Workbox(options.serviceWorker, options.scope === undefined ? {} : { scope: options.scope });
   let registration: ServiceWorkerRegistration | undefined;
   try {
@@ -68,7 +76,8 @@ export async function createUploader(options: UploaderOptions): Promise<Uploader
     throw new UploadError('NO_SERVICE_WORKER', `Could not register the service worker ${options.serviceWorker}`, { cause });
   }
   if (!registration) throw new UploadError('NO_SERVICE_WORKER', 'The browser refused to register the service worker');
-  const worker = await activeWorker(registration, options.timeoutMs ?? 10_000);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const worker = await withTimeout(wb.active, timeoutMs, `The service worker did not activate within ${timeoutMs} ms`);
   const uploader = new PageUploader(worker, registration, container, options);
   // Not awaited: Firefox asks the user, and that prompt may stay unanswered for ever.
   if (options.persist ?? true) void requestPersistence(navigator.storage);
@@ -76,22 +85,12 @@ export async function createUploader(options: UploaderOptions): Promise<Uploader
   return uploader;
 }
 
-function activeWorker(registration: ServiceWorkerRegistration, timeoutMs: number): Promise<ServiceWorker> {
-  if (registration.active) return Promise.resolve(registration.active);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new UploadError('TIMEOUT', `The service worker did not activate within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    const check = (): void => {
-      if (registration.active) {
-        clearTimeout(timer);
-        resolve(registration.active);
-      }
-    };
-    for (const w of [registration.installing, registration.waiting]) w?.addEventListener('statechange', check);
-    registration.addEventListener('updatefound', () => registration.installing?.addEventListener('statechange', check));
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UploadError('TIMEOUT', message)), ms);
   });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 class PageUploader implements Uploader {
@@ -149,7 +148,6 @@ class PageUploader implements Uploader {
 
   async #addOne(file: File, options: AddOptions): Promise<UploadView> {
     if (!(file instanceof Blob)) throw new UploadError('INVALID_ARGUMENT', 'add() takes File objects');
-    await assertFits(navigator.storage, file.size);
     const endpoint = options.endpoint ?? this.#options.endpoint;
     const view = await this.#send(
       {
@@ -161,8 +159,7 @@ class PageUploader implements Uploader {
       },
       this.#options.addTimeoutMs ?? 60_000,
     );
-    this.#store(view);
-    this.#emitSnapshot();
+    if (this.#store(view)) this.#emitSnapshot();
     return view;
   }
 
@@ -180,6 +177,11 @@ class PageUploader implements Uploader {
   }
   retry(uploadId: string): Promise<UploadView> {
     return this.#act({ type: 'retry', uploadId });
+  }
+  async setHeaders(uploadId: string | 'all', headers: Readonly<Record<string, string>>): Promise<UploadView[]> {
+    const views = await this.#send({ type: 'set-headers', ...(uploadId === 'all' ? {} : { uploadId }), headers });
+    if (views.map((v) => this.#store(v)).some(Boolean)) this.#emitSnapshot();
+    return views;
   }
   async clearCompleted(): Promise<number> {
     const removed = await this.#send({ type: 'clear-completed' });
@@ -209,8 +211,7 @@ class PageUploader implements Uploader {
 
   async #act(req: Extract<PageRequest, { uploadId: string }>): Promise<UploadView> {
     const view = (await this.#send(req)) as UploadView;
-    this.#store(view);
-    this.#emitSnapshot();
+    if (this.#store(view)) this.#emitSnapshot();
     return view;
   }
 
@@ -220,10 +221,13 @@ class PageUploader implements Uploader {
     return request(this.#worker, req, timeoutMs);
   }
 
-  /** Keeps the newest view: a snapshot may arrive after an event it predates. */
+  /**
+   * Keeps the newest view: a reply may arrive after an event it predates. Returns whether
+   * anything changed (the reply to `add` repeats the `state` event: one snapshot, not two).
+   */
   #store(view: UploadView): boolean {
     const known = this.#views.get(view.id);
-    if (known && known.updatedAt > view.updatedAt) return false;
+    if (known && (known.updatedAt > view.updatedAt || sameView(known, view))) return false;
     this.#views.set(view.id, view);
     return true;
   }
@@ -235,13 +239,21 @@ class PageUploader implements Uploader {
       this.#emitSnapshot();
       return;
     }
-    if (!this.#store(event.upload)) return;
-    if (event.type === 'error') this.#emitter.emit('error', { upload: event.upload, error: event.error });
+    const known = this.#views.get(event.upload.id);
+    // An event older than what this tab already shows (a reply overtook it) is dropped.
+    if (known && known.updatedAt > event.upload.updatedAt) return;
+    // `complete` and `error` repeat the view of the `state` event before them: one snapshot.
+    const changed = this.#store(event.upload);
+    if (event.type === 'error' || event.type === 'unauthorized') this.#emitter.emit(event.type, { upload: event.upload, error: event.error });
     else this.#emitter.emit(event.type, { upload: event.upload });
-    this.#emitSnapshot();
+    if (changed) this.#emitSnapshot();
   }
 
   #emitSnapshot(): void {
     this.#emitter.emit('snapshot', { uploads: [...this.uploads] });
   }
+}
+
+function sameView(a: UploadView, b: UploadView): boolean {
+  return a.updatedAt === b.updatedAt && JSON.stringify(a) === JSON.stringify(b);
 }

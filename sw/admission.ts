@@ -31,12 +31,23 @@ export function identify(request: AddRequest, defaultEndpoint: string): { fileId
   if (typeof name !== 'string' || !Number.isFinite(lastModified)) {
     throw new UploadError('INVALID_ARGUMENT', 'add needs a name and a lastModified time');
   }
-  for (const [key, value] of Object.entries({ ...options?.headers, ...options?.metadata })) {
-    if (typeof value !== 'string') throw new UploadError('INVALID_ARGUMENT', `Header or metadata ${key} is not a string`);
+  checkHeaders(options?.headers ?? {});
+  for (const [key, value] of Object.entries({ ...options?.metadata })) {
+    if (typeof value !== 'string') throw new UploadError('INVALID_ARGUMENT', `Metadata ${key} is not a string`);
   }
   const fileId = options?.fileId ?? classicFileId({ name, size: file.size, lastModified });
   if (!isValidFileId(fileId)) throw new UploadError('INVALID_ARGUMENT', 'The file id is empty or longer than 1024 bytes');
   return { fileId, endpoint: resolveEndpoint(options?.endpoint, defaultEndpoint) };
+}
+
+/** Header names and values fetch accepts; throws `INVALID_ARGUMENT` for anything else. */
+export function checkHeaders(headers: unknown): asserts headers is Readonly<Record<string, string>> {
+  if (typeof headers !== 'object' || headers === null) throw new UploadError('INVALID_ARGUMENT', 'Headers must be an object of strings');
+  for (const [key, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') throw new UploadError('INVALID_ARGUMENT', `Header ${key} is not a string`);
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) throw new UploadError('INVALID_ARGUMENT', `Header name ${JSON.stringify(key)} is not valid`);
+    if (/[\r\n\0]/.test(value)) throw new UploadError('INVALID_ARGUMENT', `Header ${key} holds a line break or NUL`);
+  }
 }
 
 export function newRecord(request: AddRequest, id: string, fileId: string, endpoint: string, now: number): UploadRecord {

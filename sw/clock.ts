@@ -1,4 +1,8 @@
-/** Time, injected so tests control it. */
+// Time, injected so tests control it, and the deadlines built on it. Deadlines are built here
+// rather than with AbortSignal.timeout/any: those run on real time (a test could not advance
+// them) and older engines lack AbortSignal.any.
+
+/** The worker's time source: now and one-shot timers. */
 export interface Clock {
   now(): number;
   setTimeout(callback: () => void, ms: number): unknown;
@@ -11,3 +15,55 @@ export const systemClock: Clock = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
 };
+
+/** Why a deadline signal aborted. */
+export class DeadlineExceeded extends Error {
+  override readonly name = 'DeadlineExceeded';
+  constructor(readonly ms: number) {
+    super(`no answer within ${Math.round(ms / 1000)} s`);
+  }
+}
+
+/** A signal that aborts when `parent` does or `ms` pass on `clock`; `dispose` frees the timer and listener. */
+export interface Deadline {
+  readonly signal: AbortSignal;
+  /** True once the deadline (not the parent) aborted the signal. */
+  readonly expired: boolean;
+  dispose(): void;
+}
+
+export function deadline(clock: Clock, ms: number, parent: AbortSignal): Deadline {
+  const controller = new AbortController();
+  let expired = false;
+  const onParent = (): void => controller.abort(parent.reason);
+  const timer = clock.setTimeout(() => {
+    expired = true;
+    controller.abort(new DeadlineExceeded(ms));
+  }, ms);
+  if (parent.aborted) onParent();
+  else parent.addEventListener('abort', onParent, { once: true });
+  return {
+    signal: controller.signal,
+    get expired() {
+      return expired;
+    },
+    dispose() {
+      clock.clearTimeout(timer);
+      parent.removeEventListener('abort', onParent);
+    },
+  };
+}
+
+/** Resolves after `ms` on `clock`, or at once when `signal` aborts. */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clock.clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = clock.setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,70 +1,47 @@
 // The upload engine: answers page requests and owns the uploads of one worker instance.
-// Everything it touches (store, fetch, clock, randomness, notifications) is injected.
-import { UploadError, type PageRequest, type ReplyMap, type UploadEvent, type UploadView } from '../src/protocol/index.js';
-import { checkQuota, identify, newRecord, type AddRequest, type StorageEstimateLike } from './admission.js';
-import { DEFAULT_CHUNK_POLICY, type ChunkPolicy } from './chunk-size.js';
-import type { Clock } from './clock.js';
+// It constructs nothing: the composition root (install.ts) hands it every collaborator.
+import { UploadError, type PageRequest, type ReplyMap, type UploadView } from '../src/protocol/index.js';
+import { checkHeaders, checkQuota, identify, newRecord, type AddRequest, type StorageEstimateLike } from './admission.js';
+import { deadline, type Clock } from './clock.js';
+import type { Dispatcher, HeadersSource } from './dispatcher.js';
 import { byAge, toView, type UploadRecord } from './record.js';
-import { RecordBook } from './record-book.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
-import { Runs } from './runs.js';
-import type { UploadStore } from './store.js';
-import { transition, type UploadAction } from './transitions.js';
-import { DEFAULT_TIMEOUT_POLICY, deleteUpload, type TimeoutPolicy } from './transport.js';
+import type { RecordBook } from './record-book.js';
+import { awaitsCredentials } from './schedule.js';
+import type { Transport } from './transport/port.js';
 
-/** What the engine needs from its surroundings. */
+/** What the engine works with, all built by the composition root. */
 export interface EngineDeps {
-  readonly store: UploadStore;
-  readonly fetch: typeof fetch;
+  readonly book: RecordBook;
+  readonly dispatcher: Dispatcher;
+  /** For the DELETE of a cancel. */
+  readonly transport: Transport;
   readonly clock: Clock;
-  /** [0, 1), for backoff jitter. */
-  readonly random: () => number;
-  /** Receives every event for the pages. */
-  readonly notify: (event: UploadEvent) => void;
-  /** Asks the browser for a `sync` event when the network is back (best effort). */
-  readonly registerSync?: () => Promise<void>;
+  readonly headers: HeadersSource;
   /** Endpoint of uploads added without one, e.g. the worker's origin. Relative endpoints resolve against it. */
   readonly defaultEndpoint: string;
-  /** Uploads running at once (default 3). */
-  readonly concurrency?: number;
   /** `navigator.storage.estimate`, checked before storing a file. */
-  readonly estimate?: () => Promise<StorageEstimateLike>;
-  readonly retry?: Partial<RetryPolicy>;
-  readonly chunk?: Partial<ChunkPolicy>;
-  readonly timeouts?: Partial<TimeoutPolicy>;
-  /** Send a `Content-Digest` with every chunk (default true). */
-  readonly digest?: boolean;
-  /** `whenIdle` keeps waiting for retries due within this many ms (default 15 s). */
-  readonly idleGraceMs?: number;
-  /** Timeout of the best-effort `DELETE` on cancel (default 5 s). */
-  readonly cancelTimeoutMs?: number;
-  /** Upload ids (default `crypto.randomUUID`). */
-  readonly newId?: () => string;
+  readonly estimate: (() => Promise<StorageEstimateLike>) | undefined;
+  /** New upload ids. */
+  readonly newId: () => string;
+  /** `whenIdle` keeps waiting for retries due within this many ms. */
+  readonly idleGraceMs: number;
+  /** Timeout of the best-effort `DELETE` on cancel. */
+  readonly cancelTimeoutMs: number;
 }
 
 /** Runs uploads to completion across network loss, server errors and worker restarts. */
 export class UploadEngine {
   readonly #deps: EngineDeps;
   readonly #book: RecordBook;
-  readonly #runs: Runs;
+  readonly #dispatcher: Dispatcher;
   #started: Promise<void> | undefined;
   /** Adds, one at a time, so two adds of one file cannot both pass the dedup check. */
   #adding: Promise<unknown> = Promise.resolve();
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
-    this.#book = new RecordBook(deps.store, () => deps.clock.now(), deps.notify);
-    this.#runs = new Runs(this.#book, {
-      fetch: deps.fetch,
-      clock: deps.clock,
-      random: deps.random,
-      registerSync: deps.registerSync,
-      concurrency: deps.concurrency ?? 3,
-      retry: { ...DEFAULT_RETRY_POLICY, ...deps.retry },
-      chunk: { ...DEFAULT_CHUNK_POLICY, ...deps.chunk },
-      timeouts: { ...DEFAULT_TIMEOUT_POLICY, ...deps.timeouts },
-      digest: deps.digest ?? true,
-    });
+    this.#book = deps.book;
+    this.#dispatcher = deps.dispatcher;
   }
 
   /**
@@ -85,20 +62,29 @@ export class UploadEngine {
     return (await this.#dispatch(request)) as ReplyMap[R['type']];
   }
 
-  /** Retries waiting uploads now: the page saw `online`, or a `sync` event fired. */
-  kick(_reason: 'online' | 'sync' | 'start'): void {
-    const now = this.#deps.clock.now();
-    for (const record of this.#book.all()) {
-      if (record.state === 'waiting') this.#book.update(record.id, { retryAt: now });
-    }
-    this.#runs.schedule();
+  /**
+   * The network may be back (the page saw `online`, or a `sync` event fired): uploads waiting
+   * on the network try now, once per failure (the backoff holds against repeated triggers).
+   */
+  networkBack(): void {
+    this.#dispatcher.retryEarly();
+  }
+
+  /**
+   * The worker's own `headers` hook has fresh credentials: uploads waiting for them try again.
+   * (From a page, `uploader.setHeaders()` does the same.)
+   */
+  credentialsChanged(): UploadView[] {
+    const resumed = this.#book.all().filter(awaitsCredentials).map((r) => toView(this.#book.move(r.id, 'retry', { attempts: 0, retryAt: undefined })));
+    this.#dispatcher.schedule();
+    return resumed;
   }
 
   /** Resolves when nothing runs and no retry is due soon, writes flushed: for `event.waitUntil`. Never rejects. */
   async whenIdle(): Promise<void> {
     try {
       await this.start();
-      await this.#runs.whenIdle(this.#deps.idleGraceMs ?? 15_000);
+      await this.#dispatcher.whenIdle(this.#deps.idleGraceMs);
       await this.#book.flush();
     } catch {
       // nothing to keep alive for
@@ -111,15 +97,14 @@ export class UploadEngine {
   }
 
   async #load(): Promise<void> {
-    for (const record of await this.#deps.store.list()) {
-      this.#book.adopt(record);
+    for (const record of await this.#book.load()) {
       // A previous worker died while uploading: run it again, from the server's status.
-      if (record.state === 'uploading') this.#book.update(record.id, { state: transition('uploading', 'interrupted') });
-      // Its Blob should be gone. A cancel writes its record, then deletes the Blob: a worker
-      // stopped between the two leaves the Blob behind.
-      if (record.state === 'done' || record.state === 'cancelled') this.#book.write((store) => store.deleteBlob(record.id));
+      if (record.state === 'uploading') this.#book.move(record.id, 'interrupted');
+      // Its file should be gone. A cancel writes its record, then drops the file: a worker
+      // stopped between the two leaves the file behind.
+      if (record.state === 'done' || record.state === 'cancelled') void this.#book.dropFile(record.id);
     }
-    this.#runs.enable();
+    this.#dispatcher.enable();
   }
 
   async #dispatch(request: PageRequest): Promise<ReplyMap[keyof ReplyMap]> {
@@ -134,15 +119,18 @@ export class UploadEngine {
       case 'resume':
         return this.#act(request.uploadId, 'resume', {});
       case 'retry':
-        return this.#act(request.uploadId, 'retry', { attempts: 0, error: undefined, retryAt: undefined });
+        return this.#act(request.uploadId, 'retry', { attempts: 0, retryAt: undefined });
       case 'cancel':
         return this.#cancel(request.uploadId);
       case 'clear-completed':
         return this.#clearCompleted();
+      case 'set-headers':
+        return this.#setHeaders(request.uploadId, request.headers);
       case 'online':
-        this.kick('online');
+        this.networkBack();
         return null;
       case 'ping':
+        // Only starts a stopped worker (and keeps a running one alive): never a retry.
         return null;
       default:
         throw new UploadError('INVALID_ARGUMENT', `Unknown request ${String((request as { type?: unknown }).type)}`);
@@ -157,52 +145,64 @@ export class UploadEngine {
 
   async #add(request: AddRequest): Promise<UploadView> {
     const { fileId, endpoint } = identify(request, this.#deps.defaultEndpoint);
-    await this.#book.flush();
-    const found = await this.#deps.store.findByFile(fileId, endpoint);
+    const found = await this.#book.findByFile(fileId, endpoint);
     // The same file again is the same upload (whatever its state), unless that one was cancelled.
-    const existing = found.map((r) => this.#book.find(r.id) ?? r).filter((r) => r.state !== 'cancelled').sort(byAge)[0];
+    const existing = found.filter((r) => r.state !== 'cancelled').sort(byAge)[0];
     if (existing !== undefined) return toView(existing);
     await checkQuota(this.#deps.estimate, request.file.size);
-    const id = this.#deps.newId?.() ?? crypto.randomUUID();
-    const record = newRecord(request, id, fileId, endpoint, this.#deps.clock.now());
-    await this.#deps.store.add(record, request.file); // one transaction: all or nothing
-    this.#book.adopt(record);
-    this.#book.emit('state', record);
-    this.#runs.schedule();
-    return toView(this.#book.get(id));
+    const record = newRecord(request, this.#deps.newId(), fileId, endpoint, this.#deps.clock.now());
+    const stored = await this.#book.add(record, request.file); // all or nothing
+    this.#dispatcher.schedule();
+    return toView(stored);
   }
 
-  /** pause, resume, retry: a state change, then the scheduler acts on it. */
-  #act(id: string, action: UploadAction, patch: Partial<UploadRecord>): UploadView {
-    const state = transition(this.#book.get(id).state, action);
-    this.#book.emit('state', this.#book.update(id, { ...patch, state }));
-    void this.#runs.stop(id); // a pause aborts the request in flight; the server keeps what it got
-    this.#runs.schedule();
-    return toView(this.#book.get(id));
+  /** pause, resume, retry: a state change, then the dispatcher acts on it. */
+  #act(id: string, action: 'pause' | 'resume' | 'retry', patch: Partial<UploadRecord>): UploadView {
+    const record = this.#book.move(id, action, patch);
+    void this.#dispatcher.stop(id); // a pause aborts the request in flight; the server keeps what it got
+    this.#dispatcher.schedule();
+    return toView(record);
+  }
+
+  #setHeaders(id: string | undefined, headers: Readonly<Record<string, string>>): UploadView[] {
+    checkHeaders(headers);
+    const targets = id === undefined ? this.#book.all().filter((r) => r.state !== 'done' && r.state !== 'cancelled') : [this.#book.get(id)];
+    const views = targets.map((record) => {
+      const updated = this.#book.update(record.id, { headers: { ...headers } });
+      // New credentials end a wait for them; any other state keeps its course.
+      if (awaitsCredentials(updated)) return toView(this.#book.move(record.id, 'retry', { attempts: 0, retryAt: undefined }));
+      this.#book.emit('state', updated);
+      return toView(updated);
+    });
+    this.#dispatcher.schedule();
+    return views;
   }
 
   /**
-   * Cancel: stop the request, drop the Blob, keep the record as `cancelled`, and ask the server
+   * Cancel: stop the request, drop the file, keep the record as `cancelled`, and ask the server
    * to drop its partial data. The DELETE is best effort: when the server cannot be reached the
    * upload is still cancelled here, and the server's partial is left to its own expiry.
    */
   async #cancel(id: string): Promise<UploadView> {
-    const record = this.#book.get(id);
-    const state = transition(record.state, 'cancel');
-    this.#book.emit('state', this.#book.update(id, { state, error: undefined, retryAt: undefined }));
-    await this.#runs.stop(id); // no POST of ours may land after the DELETE
-    this.#runs.forget(id);
-    await this.#book.write((store) => store.deleteBlob(id));
-    const signal = AbortSignal.timeout(this.#deps.cancelTimeoutMs ?? 5_000);
-    await deleteUpload({ fetch: this.#deps.fetch, endpoint: record.endpoint, fileId: record.fileId, headers: record.headers, signal });
+    const record = this.#book.move(id, 'cancel', { error: undefined, retryAt: undefined });
+    await this.#dispatcher.stop(id); // no request of ours may land after the DELETE
+    this.#dispatcher.forget(id);
+    await this.#book.dropFile(id);
+    const limit = deadline(this.#deps.clock, this.#deps.cancelTimeoutMs, new AbortController().signal);
+    try {
+      const headers = await this.#deps.headers(toView(record), record.headers).catch(() => record.headers);
+      await this.#deps.transport.cancel(record, { signal: limit.signal, headers });
+    } finally {
+      limit.dispose();
+    }
     return toView(this.#book.get(id));
   }
 
   async #clearCompleted(): Promise<number> {
-    const gone = this.#book.all().filter((r) => (r.state === 'done' || r.state === 'cancelled') && !this.#runs.isRunning(r.id));
+    const gone = this.#book.all().filter((r) => (r.state === 'done' || r.state === 'cancelled') && !this.#dispatcher.isRunning(r.id));
     for (const record of gone) {
       this.#book.remove(record.id);
-      this.#runs.forget(record.id);
+      this.#dispatcher.forget(record.id);
     }
     await this.#book.flush();
     return gone.length;

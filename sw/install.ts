@@ -1,10 +1,19 @@
-// The one module that touches the service worker's global scope: wires its events to the engine.
-import { UploadError, isRequestEnvelope, type ErrorInfo, type EventEnvelope, type ReplyEnvelope, type UploadEvent } from '../src/protocol/index.js';
+// The composition root and the one module that touches the service worker's global scope:
+// builds the store, transport, record book, dispatcher and engine, and wires the scope's events
+// to them. Defaults (IndexedDB, fetch, the real clock) are chosen here and nowhere else.
+import { UploadError, isRequestEnvelope, type ErrorInfo, type EventEnvelope, type ReplyEnvelope, type UploadEvent, type UploadView } from '../src/protocol/index.js';
 import type { StorageEstimateLike } from './admission.js';
-import { systemClock } from './clock.js';
-import { UploadEngine, type EngineDeps } from './engine.js';
-import { IdbUploadStore } from './idb-store.js';
-import type { UploadStore } from './store.js';
+import { DEFAULT_CHUNK_POLICY, type ChunkPolicy } from './chunk-size.js';
+import { systemClock, type Clock } from './clock.js';
+import { Dispatcher, type HeadersSource } from './dispatcher.js';
+import { UploadEngine } from './engine.js';
+import { IdbRecordStore } from './idb-record-store.js';
+import { RecordBook } from './record-book.js';
+import type { RecordStore } from './record-store.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
+import type { Transport } from './transport/port.js';
+import { StatusSliceTransport } from './transport/status-slice.js';
+import { DEFAULT_TIMEOUT_POLICY, type TimeoutPolicy } from './transport/timeouts.js';
 
 /** Background Sync tag the uploader registers and answers. */
 export const SYNC_TAG = 'resilient-upload';
@@ -31,17 +40,22 @@ export interface UploaderScope {
   readonly location: { readonly origin: string };
   readonly registration: { readonly active: unknown; readonly sync?: SyncManagerLike };
   readonly serviceWorker?: unknown;
-  readonly navigator: { readonly storage?: { estimate?(): Promise<StorageEstimateLike> } };
+  readonly navigator: { readonly onLine?: boolean; readonly storage?: { estimate?(): Promise<StorageEstimateLike> } };
   readonly clients: {
     claim(): Promise<void>;
     matchAll(options: { type: 'window'; includeUncontrolled: boolean }): Promise<ReadonlyArray<{ postMessage(message: unknown): void }>>;
   };
+  readonly indexedDB?: IDBFactory;
+  readonly crypto?: { readonly subtle?: unknown; randomUUID?(): string; getRandomValues<T extends ArrayBufferView>(array: T): T };
   skipWaiting(): Promise<void>;
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   addEventListener(type: 'install' | 'activate', listener: (event: ExtendableEventLike) => void): void;
   addEventListener(type: 'message', listener: (event: MessageEventLike) => void): void;
   addEventListener(type: 'sync', listener: (event: SyncEventLike) => void): void;
 }
+
+/** Headers for an upload's next request, merged over the ones stored with it (e.g. a fresh token). */
+export type HeadersHook = (upload: UploadView) => Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>;
 
 export interface InstallOptions {
   /** Base URL of the upload API; default the worker's origin (`/status`, `/upload` at the root). */
@@ -50,41 +64,97 @@ export interface InstallOptions {
   readonly concurrency?: number;
   /** Call `skipWaiting()` on install so a new version takes over at once (default true). */
   readonly skipWaiting?: boolean;
+  /**
+   * Called before every request of an upload; its headers go over the stored ones. A worker
+   * with its own token source keeps credentials fresh this way with no tab open. A rejection
+   * with an `UploadError` fails the request with its code (`UNAUTHORIZED` waits for credentials).
+   */
+  readonly headers?: HeadersHook;
+  /** `fetch` credentials: `'same-origin'` (default), or `'include'` for cookie sessions on another origin. */
+  readonly credentials?: RequestCredentials;
+  /** Send a SHA-256 of every chunk so the server checks what it received (default true). */
+  readonly digest?: boolean;
+  /**
+   * How IndexedDB keeps files: `'blob'` (default; falls back to ArrayBuffer chunks when the
+   * engine cannot store the Blob) or `'chunks'` (always). Ignored with `store`.
+   */
+  readonly files?: 'blob' | 'chunks';
+  readonly retry?: Partial<RetryPolicy>;
+  readonly chunk?: Partial<ChunkPolicy>;
+  readonly timeouts?: Partial<TimeoutPolicy>;
+  /** `whenIdle` (the worker's keep-alive) waits for retries due within this many ms (default 15 s). */
+  readonly idleGraceMs?: number;
+  /** Timeout of the best-effort `DELETE` on cancel (default 5 s). */
+  readonly cancelTimeoutMs?: number;
   /** The worker's global scope (default `self`). */
   readonly scope?: UploaderScope;
   /** Default: IndexedDB. */
-  readonly store?: UploadStore;
-  /** Further engine settings (retry, chunk, timeouts, digest …). */
-  readonly engine?: Partial<Omit<EngineDeps, 'store' | 'fetch' | 'clock' | 'notify' | 'defaultEndpoint'>>;
+  readonly store?: RecordStore;
+  /** Default: the status/slice protocol over the scope's `fetch`. */
+  readonly transport?: Transport;
+  /** Tests: time, randomness and ids. */
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly newId?: () => string;
 }
 
 /**
  * Adds the uploader to a service worker: call it once at the top level of the worker script.
- * Returns the engine, e.g. to inspect uploads from other event handlers.
+ * Returns the engine, e.g. to inspect uploads from other event handlers. Throws `UploadError`
+ * `UNSUPPORTED` when the worker lacks what the options need (IndexedDB; Web Crypto for digests).
  */
 export function installUploader(options: InstallOptions = {}): UploadEngine {
   const scope = options.scope ?? (globalThis as unknown as UploaderScope);
+  const clock = options.clock ?? systemClock;
+  const digest = options.digest ?? true;
+  if (digest && scope.crypto?.subtle === undefined) {
+    throw new UploadError('UNSUPPORTED', 'This worker has no Web Crypto (crypto.subtle) to hash chunks: serve it over https, or pass digest: false');
+  }
+  const store = options.store ?? new IdbRecordStore({ factory: requireIndexedDb(scope), files: options.files ?? 'blob' });
+  const transport = options.transport ?? new StatusSliceTransport({ fetch: (input, init) => scope.fetch(input, init), credentials: options.credentials ?? 'same-origin' });
+  const hook = options.headers;
+  const headers: HeadersSource = async (upload, stored) => (hook === undefined ? stored : { ...stored, ...(await hook(upload)) });
+  const book = new RecordBook(store, () => clock.now(), (event) => void broadcast(scope, event));
   const sync = scope.registration.sync;
+  const dispatcher = new Dispatcher({
+    book,
+    transport,
+    clock,
+    random: options.random ?? Math.random,
+    headers,
+    concurrency: options.concurrency ?? 3,
+    retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
+    chunk: { ...DEFAULT_CHUNK_POLICY, ...options.chunk },
+    timeouts: { ...DEFAULT_TIMEOUT_POLICY, ...options.timeouts },
+    digest,
+    // Background Sync exists in Chromium only; elsewhere the timer and the page's `online` remain.
+    ...(sync === undefined ? {} : { registerSync: () => sync.register(SYNC_TAG) }),
+    isOnline: () => scope.navigator.onLine !== false,
+  });
   const storage = scope.navigator.storage;
   const engine = new UploadEngine({
-    random: Math.random,
-    ...(sync === undefined ? {} : { registerSync: () => sync.register(SYNC_TAG) }),
-    ...(storage?.estimate === undefined ? {} : { estimate: storage.estimate.bind(storage) }),
-    ...options.engine,
-    store: options.store ?? new IdbUploadStore(),
-    fetch: (input, init) => scope.fetch(input, init),
-    clock: systemClock,
-    notify: (event) => void broadcast(scope, event),
+    book,
+    dispatcher,
+    transport,
+    clock,
+    headers,
     defaultEndpoint: options.endpoint ?? scope.location.origin,
-    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    estimate: storage?.estimate === undefined ? undefined : storage.estimate.bind(storage),
+    newId: options.newId ?? uuidSource(scope),
+    idleGraceMs: options.idleGraceMs ?? 15_000,
+    cancelTimeoutMs: options.cancelTimeoutMs ?? 5_000,
   });
+  wireEvents(scope, engine, options.skipWaiting ?? true);
+  return engine;
+}
+
+function wireEvents(scope: UploaderScope, engine: UploadEngine, skipWaiting: boolean): void {
   const keepAlive = (event: ExtendableEventLike, work: Promise<unknown>): void => {
     // Uploads run inside waitUntil, or the browser stops the worker ~30 s after the last event.
     event.waitUntil(work.catch(() => undefined).then(() => engine.whenIdle()));
   };
-
   scope.addEventListener('install', (event) => {
-    if (options.skipWaiting ?? true) event.waitUntil(scope.skipWaiting());
+    if (skipWaiting) event.waitUntil(scope.skipWaiting());
   });
   scope.addEventListener('activate', (event) => {
     // Not kept alive until idle: that would hold the worker in `activating` (and its fetches).
@@ -109,24 +179,41 @@ export function installUploader(options: InstallOptions = {}): UploadEngine {
     event.waitUntil(
       (async () => {
         await engine.start();
-        engine.kick('sync');
+        engine.networkBack();
         await engine.whenIdle();
         // Still waiting: reject so the browser fires `sync` again later (it backs off on its own).
         if (engine.views().some((u) => u.state === 'waiting')) throw new UploadError('NETWORK', 'Uploads are still waiting for the network');
       })(),
     );
   });
-
   // Top-level code runs at every worker start: an active worker was restarted, so resume now.
   if (scope.registration.active !== null && scope.registration.active === scope.serviceWorker) {
     engine.start().catch(() => undefined);
   }
-  return engine;
+}
+
+function requireIndexedDb(scope: UploaderScope): IDBFactory {
+  const factory = scope.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+  if (factory === undefined) throw new UploadError('UNSUPPORTED', 'This worker has no IndexedDB to keep files in (private browsing?)');
+  return factory;
+}
+
+/** `crypto.randomUUID` where it exists (secure contexts of current engines), else random bytes. */
+function uuidSource(scope: UploaderScope): () => string {
+  const crypto = scope.crypto;
+  if (crypto?.randomUUID !== undefined) return () => crypto.randomUUID!();
+  return () => {
+    const bytes = crypto?.getRandomValues(new Uint8Array(16)) ?? Uint8Array.from({ length: 16 }, () => Math.floor(Math.random() * 256));
+    bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+    bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+    const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  };
 }
 
 function toInfo(error: unknown): ErrorInfo {
   if (error instanceof UploadError) return error.toInfo();
-  return new UploadError('INTERNAL', error instanceof Error ? error.message : String(error)).toInfo();
+  return new UploadError('INTERNAL', error instanceof Error ? error.message : String(error), { cause: error }).toInfo();
 }
 
 /** Sends an event to every window of the origin, controlled or not (a tab opened before the worker). */

@@ -3,7 +3,10 @@
 import { UploadError } from '../src/protocol/index.js';
 import type { InstallOptions } from './install.js';
 
-type Engine = NonNullable<InstallOptions['engine']>;
+type QueryOptions = Pick<InstallOptions, 'endpoint' | 'concurrency' | 'digest' | 'timeouts' | 'files' | 'credentials'>;
+
+/** The keys sw.js reads; the demo passes only these on (any other would install the worker again). */
+export const QUERY_KEYS = ['endpoint', 'concurrency', 'digest', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'] as const;
 
 function positive(params: URLSearchParams, key: string): number | undefined {
   const raw = params.get(key);
@@ -13,24 +16,34 @@ function positive(params: URLSearchParams, key: string): number | undefined {
   return n;
 }
 
+function oneOf<T extends string>(params: URLSearchParams, key: string, allowed: readonly T[]): T | undefined {
+  const raw = params.get(key);
+  if (raw === null) return undefined;
+  if (!(allowed as readonly string[]).includes(raw)) throw new UploadError('INVALID_ARGUMENT', `sw.js?${key}= must be one of ${allowed.join(', ')}, got '${raw}'`);
+  return raw as T;
+}
+
 /**
  * `endpoint`, `concurrency`, `digest` (0/1), `timeoutBaseMs` and `timeoutMinBytesPerSecond`
- * (a request may take baseMs plus its body at that rate). Unknown keys are ignored.
+ * (a request may take baseMs plus its body at that rate), `files` (blob/chunks) and
+ * `credentials` (same-origin/include). Unknown keys are ignored.
  */
-export function optionsFromQuery(params: URLSearchParams): Pick<InstallOptions, 'endpoint' | 'concurrency' | 'engine'> {
+export function optionsFromQuery(params: URLSearchParams): QueryOptions {
   const endpoint = params.get('endpoint') ?? undefined;
   const concurrency = positive(params, 'concurrency');
   const baseMs = positive(params, 'timeoutBaseMs');
   const minBytesPerSecond = positive(params, 'timeoutMinBytesPerSecond');
   const digest = params.get('digest');
-  const engine: { -readonly [K in keyof Engine]: Engine[K] } = {};
-  if (digest !== null) engine.digest = digest !== '0' && digest !== 'false';
-  if (baseMs !== undefined || minBytesPerSecond !== undefined) {
-    engine.timeouts = { ...(baseMs === undefined ? {} : { baseMs }), ...(minBytesPerSecond === undefined ? {} : { minBytesPerSecond }) };
-  }
+  const files = oneOf(params, 'files', ['blob', 'chunks'] as const);
+  const credentials = oneOf(params, 'credentials', ['same-origin', 'include', 'omit'] as const);
   return {
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(concurrency === undefined ? {} : { concurrency }),
-    engine,
+    ...(digest === null ? {} : { digest: digest !== '0' && digest !== 'false' }),
+    ...(baseMs === undefined && minBytesPerSecond === undefined
+      ? {}
+      : { timeouts: { ...(baseMs === undefined ? {} : { baseMs }), ...(minBytesPerSecond === undefined ? {} : { minBytesPerSecond }) } }),
+    ...(files === undefined ? {} : { files }),
+    ...(credentials === undefined ? {} : { credentials }),
   };
 }

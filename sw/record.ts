@@ -1,6 +1,9 @@
-// The stored upload record: everything about an upload except its Blob, which lives in its
+// The stored upload record: everything about an upload except its file, which lives in its
 // own object store (re-putting a record that held the Blob would write a second copy).
 import type { UploadView } from '../src/protocol/index.js';
+
+/** How the file is kept: one Blob, or ArrayBuffer chunks of `chunkBytes` (the WebKit fallback). */
+export type FileStorage = { readonly kind: 'blob' } | { readonly kind: 'chunks'; readonly chunkBytes: number; readonly count: number };
 
 /**
  * One upload as the worker stores it: what the page sees, plus what only the worker needs.
@@ -13,6 +16,15 @@ export interface UploadRecord extends Omit<UploadView, 'metadata'> {
   readonly headers: Readonly<Record<string, string>>;
   readonly metadata: Readonly<Record<string, string>>;
   readonly lastModified: number;
+  /** Absent in records written before the chunk fallback existed: a Blob. */
+  readonly storage?: FileStorage;
+  /** What the transport keeps between requests (e.g. a tus upload URL), opaque to the engine. */
+  readonly remote?: Readonly<Record<string, string>>;
+  /**
+   * One early retry granted by the last failure: an `online` or `sync` trigger may use it to
+   * retry before `retryAt`; a second trigger waits for the timer (no retry storm).
+   */
+  readonly earlyRetry?: boolean;
 }
 
 /** What the page sees of a record. */

@@ -1,6 +1,6 @@
 // The one module that talks to S3: the few operations S3 storage and its leases use, each with
 // its failure turned into a typed error. A 412 on a conditional write is an answer (someone else
-// wrote first), not a failure; anything the store could not do is STORAGE_UNAVAILABLE (503).
+// wrote first), not a failure; anything the store could not do is UNAVAILABLE (503).
 import { createHash, randomUUID } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
@@ -43,7 +43,7 @@ export function unavailable(what: string, err: unknown): UploadServerError {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
   const status = e?.$metadata?.httpStatusCode;
   const why = `${e?.name ?? 'Error'}${status === undefined ? '' : ` ${status}`}`;
-  return new UploadServerError('STORAGE_UNAVAILABLE', `the object store failed to ${what} (${why}); retry later`, { cause: err });
+  return new UploadServerError('UNAVAILABLE', `the object store failed to ${what} (${why}); retry later`, { cause: err });
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -143,12 +143,20 @@ export class Bucket {
     }
   }
 
-  async *list(prefix: string): AsyncGenerator<ListedObject> {
+  /** Objects under `prefix`; with a delimiter, only those not below a further `delimiter`. */
+  async *list(prefix: string, delimiter?: string): AsyncGenerator<ListedObject> {
     let token: string | undefined;
     do {
       let out;
       try {
-        out = await this.client.send(new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, ...(token === undefined ? {} : { ContinuationToken: token }) }));
+        out = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.name,
+            Prefix: prefix,
+            ...(delimiter === undefined ? {} : { Delimiter: delimiter }),
+            ...(token === undefined ? {} : { ContinuationToken: token }),
+          }),
+        );
       } catch (err) {
         throw unavailable('list objects', err);
       }
@@ -240,7 +248,7 @@ export class Bucket {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.name }));
     } catch (err) {
-      throw new UploadServerError('STORAGE_UNAVAILABLE', startupReason(this.name, err), { cause: err });
+      throw new UploadServerError('UNAVAILABLE', startupReason(this.name, err), { cause: err });
     }
     const key = `${prefix}probe/${randomUUID()}`;
     try {
@@ -277,7 +285,7 @@ function kind(key: string): string {
 }
 
 function notEnforced(bucket: string, what: string): UploadServerError {
-  return new UploadServerError('STORAGE_UNAVAILABLE', `bucket ${bucket}: the store ignores ${what} on PutObject; S3 storage needs conditional writes to fence stale writers`);
+  return new UploadServerError('UNAVAILABLE', `bucket ${bucket}: the store ignores ${what} on PutObject; S3 storage needs conditional writes to fence stale writers`);
 }
 
 function startupReason(bucket: string, err: unknown): string {

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { UploadServerError } from '../errors.js';
 import type { Bucket, Stored } from './bucket.js';
-import { offsetOf, type Layout, type Manifest } from './manifest.js';
+import { offsetOf, type Layout, type Manifest, type UploadPlace } from './manifest.js';
 
 /** S3's limit on part numbers. */
 export const MAX_PARTS = 10_000;
@@ -12,19 +12,24 @@ export const MAX_PARTS = 10_000;
 export class ManifestSession {
   readonly #bucket: Bucket;
   readonly #layout: Layout;
-  readonly key: string;
+  readonly place: UploadPlace;
   readonly token = randomUUID();
   #state: Manifest;
   #etag: string | undefined;
   #queue: Promise<void> = Promise.resolve();
   #starting: Promise<string> | undefined;
 
-  constructor(bucket: Bucket, layout: Layout, key: string, start: Stored<Manifest> | undefined, fresh: Manifest) {
+  constructor(bucket: Bucket, layout: Layout, place: UploadPlace, start: Stored<Manifest> | undefined, fresh: Manifest) {
     this.#bucket = bucket;
     this.#layout = layout;
-    this.key = key;
+    this.place = place;
     this.#state = start?.value ?? fresh;
     this.#etag = start?.etag;
+  }
+
+  /** The upload's storage key. */
+  get key(): string {
+    return this.place.key;
   }
 
   get manifest(): Manifest {
@@ -45,7 +50,7 @@ export class ManifestSession {
     const run = this.#queue.then(async () => {
       const value: Manifest = { ...change(this.#state), writer: this.token };
       const etag = await this.#bucket.putJson(
-        this.#layout.manifest(this.key),
+        this.#layout.manifest(this.place),
         value,
         this.#etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: this.#etag },
       );

@@ -1,10 +1,29 @@
 // The state of one upload in the bucket and where its objects live. Every key is built from the
-// prefix and storageKey() (hex SHA-256 of namespace and id), never from client text:
-//   <prefix>partial/<key>.json         the manifest (below): the commit point of every write
-//   <prefix>partial/<key>/tail-<uuid>  bytes below the part minimum, until more arrive
-//   <prefix>complete/<key>             the finished file (the multipart upload's target)
-//   <prefix>complete/<key>.json        its UploadMetadata
-//   <prefix>leases/<key>               the writer lease (s3-leases.ts)
+// prefix, storageKey() (hex SHA-256 of namespace and id) and the namespace's own hash, never from
+// client text:
+//   <prefix>partial/<ns>/<key>.json         the manifest (below): the commit point of every write
+//   <prefix>partial/<ns>/<key>/tail-<uuid>  bytes below the part minimum, until more arrive
+//   <prefix>complete/<key>                  the finished file (the multipart upload's target)
+//   <prefix>complete/<key>.json             its UploadMetadata
+//   <prefix>notify/<key>.json               a completed upload awaiting its onComplete delivery
+//   <prefix>leases/<key>                    the writer lease (s3-leases.ts)
+// Partial uploads are grouped by namespace so that one listing finds a namespace's usage.
+import { createHash } from 'node:crypto';
+import { storageKey, type UploadRef } from '../storage.js';
+
+/** Where an upload's objects are: its storage key and its namespace's group. */
+export interface UploadPlace {
+  readonly key: string;
+  readonly group: string;
+}
+
+export function namespaceGroup(namespace: string): string {
+  return createHash('sha256').update(JSON.stringify(['namespace', namespace])).digest('hex');
+}
+
+export function placeOf(ref: UploadRef): UploadPlace {
+  return { key: storageKey(ref), group: namespaceGroup(ref.namespace) };
+}
 
 /** A part the manifest counts: uploaded under a number reserved in the manifest, with its ETag. */
 export interface ManifestPart {
@@ -43,6 +62,8 @@ export interface Manifest {
   readonly reserved: number;
   /** Token of the writer that wrote this state: its first write after taking over fences the rest. */
   readonly writer: string;
+  /** Set with `completing`, so a completion finished again after a crash stores the same metadata. */
+  readonly completedAt?: string;
 }
 
 export function offsetOf(m: Manifest): number {
@@ -51,6 +72,11 @@ export function offsetOf(m: Manifest): number {
   return n;
 }
 
+const HEX = '[0-9a-f]{64}';
+const MANIFEST = new RegExp(`^partial/(${HEX})/(${HEX})\\.json$`);
+const TAIL = new RegExp(`^partial/(${HEX})/(${HEX})/tail-[0-9a-f-]+$`);
+const DATA = new RegExp(`^complete/(${HEX})$`);
+
 export class Layout {
   readonly prefix: string;
 
@@ -58,17 +84,22 @@ export class Layout {
     this.prefix = prefix;
   }
 
-  manifest(key: string): string {
-    return `${this.prefix}partial/${key}.json`;
+  manifest(p: UploadPlace): string {
+    return `${this.prefix}partial/${p.group}/${p.key}.json`;
   }
 
-  tail(key: string, unique: string): string {
-    return `${this.prefix}partial/${key}/tail-${unique}`;
+  tail(p: UploadPlace, unique: string): string {
+    return `${this.prefix}partial/${p.group}/${p.key}/tail-${unique}`;
   }
 
   /** Every object of one partial upload other than its manifest. */
-  partialObjects(key: string): string {
-    return `${this.prefix}partial/${key}/`;
+  partialObjects(p: UploadPlace): string {
+    return `${this.prefix}partial/${p.group}/${p.key}/`;
+  }
+
+  /** The manifests (and, one level down, the tails) of one namespace. */
+  group(group: string): string {
+    return `${this.prefix}partial/${group}/`;
   }
 
   data(key: string): string {
@@ -79,27 +110,29 @@ export class Layout {
     return `${this.prefix}complete/${key}.json`;
   }
 
+  notice(key: string): string {
+    return `${this.prefix}notify/${key}.json`;
+  }
+
   lease(key: string): string {
     return `${this.prefix}leases/${key}`;
   }
 
-  /** The storage key a manifest's object key names, or undefined for anything else. */
-  keyOfManifest(objectKey: string): string | undefined {
-    return this.#match(objectKey, /^partial\/([0-9a-f]{64})\.json$/);
-  }
-
-  /** The storage key of the upload a tail object belongs to. */
-  keyOfTail(objectKey: string): string | undefined {
-    return this.#match(objectKey, /^partial\/([0-9a-f]{64})\/tail-[0-9a-f-]+$/);
+  /** What an object under partial/ is: a manifest or a tail, and whose. */
+  parsePartial(objectKey: string): { kind: 'manifest' | 'tail'; place: UploadPlace } | undefined {
+    const rest = this.#relative(objectKey);
+    const m = rest === undefined ? undefined : (MANIFEST.exec(rest) ?? TAIL.exec(rest));
+    if (!m) return undefined;
+    return { kind: rest!.endsWith('.json') ? 'manifest' : 'tail', place: { group: m[1]!, key: m[2]! } };
   }
 
   /** The storage key of the upload a multipart upload (or finished file) belongs to. */
   keyOfData(objectKey: string): string | undefined {
-    return this.#match(objectKey, /^complete\/([0-9a-f]{64})$/);
+    const rest = this.#relative(objectKey);
+    return rest === undefined ? undefined : DATA.exec(rest)?.[1];
   }
 
-  #match(objectKey: string, pattern: RegExp): string | undefined {
-    if (!objectKey.startsWith(this.prefix)) return undefined;
-    return pattern.exec(objectKey.slice(this.prefix.length))?.[1];
+  #relative(objectKey: string): string | undefined {
+    return objectKey.startsWith(this.prefix) ? objectKey.slice(this.prefix.length) : undefined;
   }
 }

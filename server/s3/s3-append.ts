@@ -120,7 +120,7 @@ export async function appendBody(t: AppendTarget, body: AsyncIterable<Uint8Array
       await store(buffer.take(rest));
       if (storeError) throw storeError;
     } else if (rest > 0) {
-      tail = { key: t.layout.tail(session.key, randomUUID()), size: rest };
+      tail = { key: t.layout.tail(session.place, randomUUID()), size: rest };
       await t.bucket.put(tail.key, buffer.take(rest));
     }
     if (pending.length > 0 || tail) await commit(pending.splice(0), tail);
@@ -131,10 +131,11 @@ export async function appendBody(t: AppendTarget, body: AsyncIterable<Uint8Array
   return { offset: session.offset };
 }
 
-async function readTail(bucket: Bucket, tail: ManifestTail): Promise<Buffer> {
+/** A tail's bytes, checked against the size the manifest gives it. */
+export async function readTail(bucket: Bucket, tail: ManifestTail): Promise<Buffer> {
   const bytes = await bucket.getBytes(tail.key);
   if (!bytes || bytes.length !== tail.size) {
-    throw new UploadServerError('STORAGE_UNAVAILABLE', 'the object store lost the tail of this upload; retry later');
+    throw new UploadServerError('UNAVAILABLE', 'the object store lost the tail of this upload; retry later');
   }
   return bytes;
 }

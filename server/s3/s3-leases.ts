@@ -6,8 +6,9 @@
 //   the changed ETag, it re-reads, sees the request and aborts its own request (which stops reading
 //   and commits what it delivered), then releases. The newer request then claims the lease.
 // - A holder that stops renewing (killed, paused, cut off from the bucket) is taken over once the
-//   waiter has seen the lease unchanged for ttlMs on its own clock (never by comparing clocks), or
-//   once it has waited maxWaitMs.
+//   waiter has seen the lease unchanged for ttlMs on its own clock (never by comparing clocks). A
+//   holder that is alive but does not let go within the takeover timeout makes the newer request
+//   fail with UNAVAILABLE, as in one process: nobody passes a holder that still renews.
 // Leases give liveness only. Safety does not depend on them: a writer that still believes it holds
 // a lease it lost is fenced by the upload's manifest (its next conditional write fails).
 import { randomUUID } from 'node:crypto';
@@ -24,11 +25,9 @@ export interface LeaseTimings {
   readonly ttlMs: number;
   /** How often a waiter looks at the lease. Default 250 ms. */
   readonly pollMs: number;
-  /** The longest a waiter waits for a live holder to release. Default 30 s. */
-  readonly maxWaitMs: number;
 }
 
-export const DEFAULT_LEASE_TIMINGS: LeaseTimings = { renewMs: 1000, ttlMs: 8000, pollMs: 250, maxWaitMs: 30_000 };
+export const DEFAULT_LEASE_TIMINGS: LeaseTimings = { renewMs: 1000, ttlMs: 8000, pollMs: 250 };
 
 interface LeaseRecord {
   readonly holder: string | null;
@@ -59,12 +58,13 @@ export class S3Leases implements UploadLocks {
    * Newest wins: in this process first (WriterLocks, immediate), then across instances through
    * the bucket. Resolves with an aborted signal when an even newer request took over meanwhile.
    */
-  async acquire(key: string): Promise<Lease> {
-    const local = await this.#local.acquire(key);
+  async acquire(key: string, timeoutMs: number): Promise<Lease> {
+    const local = await this.#local.acquire(key, timeoutMs);
     if (local.signal.aborted) return local;
     try {
       await this.#ready();
-      return await this.#acquireShared(key, local);
+      // Never shorter than it takes to know a silent holder gone, or a dead one would block forever.
+      return await this.#acquireShared(key, local, Math.max(timeoutMs, this.#t.ttlMs + 2 * this.#t.pollMs));
     } catch (err) {
       local.release();
       throw err;
@@ -76,7 +76,7 @@ export class S3Leases implements UploadLocks {
     return this.#local.tryAcquire(key);
   }
 
-  async #acquireShared(key: string, local: Lease): Promise<Lease> {
+  async #acquireShared(key: string, local: Lease, waitMs: number): Promise<Lease> {
     const objectKey = this.#layout.lease(key);
     const token = randomUUID();
     const started = this.#clock.now();
@@ -84,8 +84,8 @@ export class S3Leases implements UploadLocks {
     let asked = false;
     for (;;) {
       if (local.signal.aborted) return local;
-      if (this.#clock.now() - started > this.#t.maxWaitMs + this.#t.ttlMs) {
-        throw new UploadServerError('STORAGE_UNAVAILABLE', 'could not take the lease of this upload in time; retry later');
+      if (this.#clock.now() - started > waitMs) {
+        throw new UploadServerError('UNAVAILABLE', `a request on another instance has not let go of this upload after ${waitMs} ms; try again`);
       }
       const cur = await this.#bucket.getJson<LeaseRecord>(objectKey);
       if (!cur) {
@@ -101,7 +101,7 @@ export class S3Leases implements UploadLocks {
       const silent = now - watched.since >= this.#t.ttlMs;
       // A released lease goes to the request that asked for it (or to anyone, if none did).
       const free = r.holder === null && (r.takeover === undefined || r.takeover === token);
-      if (free || silent || now - started >= this.#t.maxWaitMs) {
+      if (free || silent) {
         const beat = r.beat + 1;
         const etag = await this.#bucket.putJson(objectKey, { holder: token, beat } satisfies LeaseRecord, { ifMatch: cur.etag });
         if (etag !== undefined) return this.#held(objectKey, token, { etag, beat }, local);
@@ -152,7 +152,7 @@ export class S3Leases implements UploadLocks {
       } catch {
         // Cut off from the bucket for a whole TTL: others may take over, so stop writing now.
         if (this.#clock.now() - lastRenewed >= this.#t.ttlMs) {
-          controller.abort(new UploadServerError('STORAGE_UNAVAILABLE', 'the object store did not answer; retry later'));
+          controller.abort(new UploadServerError('UNAVAILABLE', 'the object store did not answer; retry later'));
         }
       }
     };

@@ -30,7 +30,8 @@ export interface AddOptions {
   readonly endpoint?: string;
   /**
    * Extra request headers, e.g. authorisation, sent with every request of this upload (status,
-   * each slice, and the DELETE of a cancel). Whatever the server must know goes here.
+   * each slice, and the DELETE of a cancel). Whatever the server must know goes here. A token
+   * expires: replace them with `uploader.setHeaders()`, or give the worker a `headers` hook.
    */
   readonly headers?: Readonly<Record<string, string>>;
   /**
@@ -52,6 +53,11 @@ export type PageRequest =
   | { readonly type: 'cancel'; readonly uploadId: string }
   | { readonly type: 'retry'; readonly uploadId: string }
   | { readonly type: 'clear-completed' }
+  /**
+   * Replaces the stored headers of one upload, or of every unfinished one (`uploadId` omitted),
+   * and resumes those waiting for credentials.
+   */
+  | { readonly type: 'set-headers'; readonly uploadId?: string; readonly headers: Readonly<Record<string, string>> }
   /** The page saw `online` (no such event reaches the worker). */
   | { readonly type: 'online' }
   /**
@@ -59,8 +65,6 @@ export type PageRequest =
    * and each message's waitUntil keeps a running one alive.
    */
   | { readonly type: 'ping' };
-
-export type PageRequestType = PageRequest['type'];
 
 /** What each request resolves to. */
 export interface ReplyMap {
@@ -72,6 +76,7 @@ export interface ReplyMap {
   cancel: UploadView;
   retry: UploadView;
   'clear-completed': number;
+  'set-headers': UploadView[];
   online: null;
   ping: null;
 }
@@ -92,9 +97,9 @@ export type UploadEvent =
   | { readonly type: 'state'; readonly upload: UploadView }
   | { readonly type: 'complete'; readonly upload: UploadView }
   | { readonly type: 'error'; readonly upload: UploadView; readonly error: ErrorInfo }
+  /** The server refused the credentials (401/403): the upload waits for `setHeaders` or a user action. */
+  | { readonly type: 'unauthorized'; readonly upload: UploadView; readonly error: ErrorInfo }
   | { readonly type: 'removed'; readonly uploadId: string };
-
-export type UploadEventType = UploadEvent['type'];
 
 /** Broadcast from the worker to every window client. */
 export interface EventEnvelope {

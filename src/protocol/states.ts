@@ -4,5 +4,3 @@ export type UploadState = (typeof UPLOAD_STATES)[number];
 
 /** States the engine will still act on without a user decision. */
 export const ACTIVE_STATES: readonly UploadState[] = ['queued', 'uploading', 'waiting'];
-/** States that never change again. */
-export const FINAL_STATES: readonly UploadState[] = ['done', 'cancelled'];

@@ -40,7 +40,11 @@ export type ServerErrorCode =
   | 'ALREADY_COMPLETE'
   | 'BUSY'
   | 'TIMEOUT'
-  | 'STORAGE_UNAVAILABLE'
+  | 'TOO_MANY_UPLOADS'
+  | 'TOO_MANY_BYTES'
+  | 'BAD_REQUEST'
+  | 'HEADERS_TOO_LARGE'
+  | 'UNAVAILABLE'
   | 'INTERNAL';
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
@@ -92,8 +96,13 @@ export function formatContentDigest(sha256: Uint8Array): string {
 
 /** The SHA-256 of `data` as an RFC 9530 `Content-Digest` value (Web Crypto: page, worker and Node). */
 export async function contentDigestOf(data: ArrayBuffer | Uint8Array): Promise<string> {
+  return `sha-256=:${await sha256Base64(data)}:`;
+}
+
+/** The SHA-256 of `data`, base64 (Web Crypto: page, worker and Node). */
+export async function sha256Base64(data: ArrayBuffer | Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', data as Parameters<typeof crypto.subtle.digest>[1]);
-  return formatContentDigest(new Uint8Array(digest));
+  return bytesToBase64(new Uint8Array(digest));
 }
 
 export function formatComplete(complete: boolean): string {

@@ -157,7 +157,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     },
     stats: () => ({ ...totals }),
     async close() {
-      hang?.release();
+      // Cleared before the release: a chunk loop waiting on the hang would otherwise spin on a settled promise.
+      const held = hang;
+      hang = undefined;
+      held?.release();
       for (const s of sockets) s.destroy();
       if (!offline) await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -14,7 +14,7 @@ export type TestServer = RunningServer & {
 export async function startTestServer(options: StartServerOptions = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'resilient-upload-'));
   const uploadDir = options.uploadDir ?? join(dir, 'uploads');
-  const running = await startServer({ closeGraceMs: 1000, ...options, uploadDir, port: options.port ?? 0, host: '127.0.0.1' });
+  const running = await startServer({ closeTimeoutMs: 1000, ...options, uploadDir, port: options.port ?? 0, host: '127.0.0.1' });
   return {
     ...running,
     dir,

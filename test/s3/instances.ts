@@ -4,6 +4,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { storageKey } from '../../server/index.js';
+import { offsetOf, placeOf, type Manifest } from '../../server/s3/manifest.js';
 import { spawnListening, type Listening } from '../helpers/processes.js';
 import { s3Env } from './s3-env.js';
 
@@ -37,4 +38,19 @@ export async function keysUnder(client: S3Client, prefix: string): Promise<strin
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
   } while (token);
   return keys;
+}
+
+/**
+ * The offset an upload's manifest commits, read straight from the bucket: watching it does not
+ * take the upload over, as a GET /status would (status is a takeover point).
+ */
+export async function committedOffset(client: S3Client, prefix: string, id: string, namespace = ''): Promise<number | undefined> {
+  const p = placeOf({ namespace, id });
+  try {
+    const out = await client.send(new GetObjectCommand({ Bucket: s3Env().bucket, Key: `${prefix}partial/${p.group}/${p.key}.json` }));
+    return offsetOf(JSON.parse(await out.Body!.transformToString()) as Manifest);
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    throw err;
+  }
 }

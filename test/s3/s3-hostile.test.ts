@@ -9,7 +9,7 @@ import { testClient } from './s3-env.js';
 
 const bucket = `ru-hostile-${randomUUID().slice(0, 8)}`;
 const PREFIX = 'inside/';
-const LAYOUT = /^inside\/(partial\/[0-9a-f]{64}(\.json|\/tail-[0-9a-f-]{36})|complete\/[0-9a-f]{64}(\.json)?|leases\/[0-9a-f]{64})$/;
+const LAYOUT = /^inside\/(partial\/[0-9a-f]{64}\/[0-9a-f]{64}(\.json|\/tail-[0-9a-f-]{36})|complete\/[0-9a-f]{64}(\.json)?|(notify\/[0-9a-f]{64}\.json)|leases\/[0-9a-f]{64})$/;
 
 let client: S3Client;
 let server: RunningServer;

@@ -6,7 +6,9 @@ import { S3Storage, type Lease, type LeaseTimings } from '../../server/index.js'
 import { waitFor } from '../server/client.js';
 import { freshPrefix, s3Env, testClient } from './s3-env.js';
 
-const FAST: Partial<LeaseTimings> = { renewMs: 200, ttlMs: 2000, pollMs: 50, maxWaitMs: 20_000 };
+const FAST: Partial<LeaseTimings> = { renewMs: 200, ttlMs: 2000, pollMs: 50 };
+/** The takeover timeout the protocol passes (issue 9's TAKEOVER_TIMEOUT_MS). */
+const TIMEOUT = 20_000;
 let client: S3Client;
 beforeAll(() => {
   client = testClient();
@@ -33,8 +35,8 @@ const aborted = (lease: Lease) => async () => lease.signal.aborted;
 it('newest wins across instances: the holder learns of the request, the taker gets the lease once it is released', async () => {
   const { nodes } = instances(2);
   const [a, b] = nodes as [S3Storage, S3Storage];
-  const held = await a.locks.acquire('k1');
-  const taking = b.locks.acquire('k1');
+  const held = await a.locks.acquire('k1', TIMEOUT);
+  const taking = b.locks.acquire('k1', TIMEOUT);
   const taken = settled(taking);
   await waitFor(aborted(held), 10_000);
   expect(held.signal.reason).toMatchObject({ code: 'BUSY' });
@@ -49,10 +51,10 @@ it('newest wins across instances: the holder learns of the request, the taker ge
 it('an even newer request wins over a waiting one', async () => {
   const { nodes } = instances(3);
   const [a, b, c] = nodes as [S3Storage, S3Storage, S3Storage];
-  const held = await a.locks.acquire('k2');
-  const waiting = b.locks.acquire('k2');
+  const held = await a.locks.acquire('k2', TIMEOUT);
+  const waiting = b.locks.acquire('k2', TIMEOUT);
   await waitFor(aborted(held), 10_000);
-  const newest = c.locks.acquire('k2');
+  const newest = c.locks.acquire('k2', TIMEOUT);
   const second = await waiting;
   expect(second.signal.aborted).toBe(true);
   second.release();
@@ -66,18 +68,32 @@ it('a holder that stops renewing (killed, paused) is taken over once its lease h
   // The first instance never renews: as if its process stopped right after acquiring.
   const { nodes } = instances(2, [{ ...FAST, renewMs: 3_600_000 }, FAST]);
   const [dead, b] = nodes as [S3Storage, S3Storage];
-  const stale = await dead.locks.acquire('k3');
+  const stale = await dead.locks.acquire('k3', TIMEOUT);
   const t0 = performance.now();
-  const lease = await b.locks.acquire('k3');
+  const lease = await b.locks.acquire('k3', TIMEOUT);
   expect(performance.now() - t0).toBeGreaterThanOrEqual(FAST.ttlMs!);
   expect(lease.signal.aborted).toBe(false);
   lease.release();
   stale.release();
 });
 
+it('a holder that is alive but does not let go makes the newer request fail with UNAVAILABLE, not pass it', async () => {
+  const { nodes } = instances(2);
+  const [a, b] = nodes as [S3Storage, S3Storage];
+  const stuck = await a.locks.acquire('k6', TIMEOUT);
+  // Bounded by the TTL at least (a silent holder must be recognisable), not by the short timeout.
+  const err = await b.locks.acquire('k6', 100).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toMatchObject({ code: 'UNAVAILABLE' });
+  expect(stuck.signal.aborted).toBe(true);
+  stuck.release();
+});
+
 it('a holder whose lease was taken from it stops at its next renewal', async () => {
   const { prefix, nodes } = instances(1);
-  const held = await nodes[0]!.locks.acquire('k4');
+  const held = await nodes[0]!.locks.acquire('k4', TIMEOUT);
   await client.send(
     new PutObjectCommand({ Bucket: s3Env().bucket, Key: `${prefix}leases/k4`, Body: JSON.stringify({ holder: 'someone-else', beat: 99 }) }),
   );
@@ -88,8 +104,8 @@ it('a holder whose lease was taken from it stops at its next renewal', async () 
 
 it('within one instance a newer request takes over at once, without waiting for a renewal', async () => {
   const { nodes } = instances(1, [{ ...FAST, renewMs: 3_600_000 }]);
-  const first = await nodes[0]!.locks.acquire('k5');
-  const next = nodes[0]!.locks.acquire('k5');
+  const first = await nodes[0]!.locks.acquire('k5', TIMEOUT);
+  const next = nodes[0]!.locks.acquire('k5', TIMEOUT);
   expect(first.signal.aborted).toBe(true);
   first.release();
   const lease = await next;

@@ -7,8 +7,12 @@ storageContract('S3Storage (Ceph RGW)', async () => {
   let offset = 0;
   const clock = { now: () => Date.now() + offset };
   const client = testClient();
+  const prefix = freshPrefix('contract');
+  const open = (): S3Storage => new S3Storage({ client, bucket: s3Env().bucket, prefix, clock });
   return {
-    storage: new S3Storage({ client, bucket: s3Env().bucket, prefix: freshPrefix('contract'), clock }),
+    storage: open(),
+    // Another process over the same bucket and prefix.
+    reopen: open,
     advance: (ms) => {
       offset += ms;
     },

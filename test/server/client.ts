@@ -13,13 +13,18 @@ export interface Reply {
   code: string | null;
 }
 
-export async function call(url: string, init: { method?: string; headers?: Record<string, string>; body?: Uint8Array | string } = {}): Promise<Reply> {
+export async function call(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: Uint8Array | string | ReadableStream<Uint8Array> } = {},
+): Promise<Reply> {
   const res = await fetch(url, {
     method: init.method ?? 'GET',
     headers: init.headers ?? {},
     // TS 5.9 types Uint8Array<ArrayBufferLike>, which lib.dom's BodyInit does not accept.
     ...(init.body === undefined ? {} : { body: init.body as BodyInit }),
-  });
+    // A stream is sent chunked, without Content-Length.
+    ...(init.body instanceof ReadableStream ? { duplex: 'half' } : {}),
+  } as RequestInit);
   const body = await res.text();
   const off = res.headers.get('x-upload-offset');
   return {
@@ -37,6 +42,17 @@ export function status(base: string, id: string, extra: Record<string, string> =
 }
 
 export function post(base: string, id: string, start: number, body: Uint8Array, extra: Record<string, string> = {}): Promise<Reply> {
+  return call(`${base}/upload`, { method: 'POST', headers: { 'X-File-Id': id, 'X-Start-Byte': String(start), ...extra }, body });
+}
+
+/** A POST whose body is streamed (chunked, no Content-Length) in these parts. */
+export function postStream(base: string, id: string, start: number, parts: Uint8Array[], extra: Record<string, string> = {}): Promise<Reply> {
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const part of parts) c.enqueue(part);
+      c.close();
+    },
+  });
   return call(`${base}/upload`, { method: 'POST', headers: { 'X-File-Id': id, 'X-Start-Byte': String(start), ...extra }, body });
 }
 
@@ -88,6 +104,44 @@ export async function openPost(base: string, headers: Record<string, string>, le
   });
   socket.write(first);
   return { socket, received: () => received };
+}
+
+/**
+ * Sends raw bytes on a fresh socket and resolves with everything received until the server closes
+ * it (as latin1 text). For requests fetch cannot make: malformed heads, raw UTF-8 header bytes.
+ */
+export function rawRequest(base: string, bytes: string | Uint8Array): Promise<string> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname);
+    let out = '';
+    socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    socket.on('close', () => resolve(out));
+    socket.on('error', (e) => (out ? resolve(out) : reject(e)));
+    socket.write(bytes);
+  });
+}
+
+/** A GET /status or empty-bodied request head whose X-File-Id is sent as the given raw bytes. */
+export function headWithRawId(method: string, path: string, id: Uint8Array, extra = ''): Buffer {
+  return Buffer.concat([
+    Buffer.from(`${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-File-Id: `, 'latin1'),
+    id,
+    Buffer.from(`\r\n${extra}\r\n`, 'latin1'),
+  ]);
+}
+
+/** Status line, headers (lower-case names) and body of one raw HTTP/1.1 response. */
+export function parseRaw(text: string): { status: number; headers: Record<string, string>; body: string } {
+  const end = text.indexOf('\r\n\r\n');
+  const head = end < 0 ? text : text.slice(0, end);
+  const [first = '', ...lines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status: Number(first.split(' ')[1]), headers, body: end < 0 ? '' : text.slice(end + 4) };
 }
 
 /** Every file under `dir`, as paths relative to it. */

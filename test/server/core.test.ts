@@ -1,6 +1,7 @@
 // The protocol handler on request values, without sockets, over the memory store.
 import { describe, expect, it } from 'vitest';
-import { MemoryStore, createUploadCore, type UploadRequest } from '../../server/index.js';
+import { MemoryStore, createUploadCore, type AppendOptions, type CompletedUpload, type UploadRef, type UploadRequest } from '../../server/index.js';
+import { retryDelayMs } from '../../server/completions.js';
 
 async function* bodyOf(...parts: string[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield new TextEncoder().encode(p);
@@ -127,5 +128,88 @@ describe('status/slice on request values', () => {
     expect((await core.handle(request('PATCH', '/upload', {}))).status).toBe(405);
     expect((await core.handle(request('OPTIONS', '/upload', {}))).status).toBe(204);
     core.close();
+  });
+
+  it('cuts a body slower than the minimum rate, but never blames the server for its own slowness', async () => {
+    let now = 0;
+    const clock = { now: () => now };
+    // A storage that takes a minute of the clock per chunk: the server is slow, not the client.
+    class SlowStore extends MemoryStore {
+      override async append(ref: UploadRef, body: AsyncIterable<Uint8Array>, options: AppendOptions): Promise<{ offset: number }> {
+        const slowed = (async function* () {
+          for await (const chunk of body) {
+            yield chunk;
+            now += 60_000;
+          }
+        })();
+        return super.append(ref, slowed, options);
+      }
+    }
+    const core = createUploadCore({ storage: new SlowStore({ clock }), clock, minBytesPerSecond: 1000, rateWindowMs: 10_000, sweepIntervalMs: 0 });
+    const quick = (async function* () {
+      for (let i = 0; i < 20; i++) yield new Uint8Array(100);
+    })();
+    expect(await core.handle(request('POST', '/upload', { 'X-File-Id': 'fast-client', 'X-Start-Byte': '0' }, quick))).toMatchObject({ status: 200, body: '2000' });
+    // One byte per 20 s of the client's own silence: cut once 10 s of waiting have passed.
+    const dripping = (async function* () {
+      for (let i = 0; i < 20; i++) {
+        now += 20_000;
+        yield new Uint8Array(1);
+      }
+    })();
+    const cut = await core.handle(request('POST', '/upload', { 'X-File-Id': 'slow-client', 'X-Start-Byte': '0', 'X-File-Size': '20' }, dripping));
+    expect(cut).toMatchObject({ status: 408, closeConnection: true, headers: { 'X-Error-Code': 'TIMEOUT', 'X-Upload-Offset': '1' } });
+    expect(cut.body).toMatch(/1000 bytes\/s/);
+    await core.close();
+  });
+
+  it('answers 503 when an older request does not let go of the upload in time', async () => {
+    // A storage whose append hangs after the body (a stuck disk), whatever the takeover says.
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const appending = new Promise<void>((r) => (entered = r));
+    class StuckStore extends MemoryStore {
+      override async append(ref: UploadRef, body: AsyncIterable<Uint8Array>, options: AppendOptions): Promise<{ offset: number }> {
+        entered();
+        const out = await super.append(ref, body, options).catch((e: unknown) => e);
+        await stuck;
+        if (out instanceof Error) throw out;
+        return out as { offset: number };
+      }
+    }
+    const core = createUploadCore({ storage: new StuckStore(), takeoverTimeoutMs: 50, sweepIntervalMs: 0 });
+    const stalled = core.handle(request('POST', '/upload', { 'X-File-Id': 'stuck', 'X-Start-Byte': '0', 'X-File-Size': '4' }, bodyOf('ab')));
+    await appending;
+    const s = await core.handle(request('GET', '/status', { 'X-File-Id': 'stuck' }));
+    expect(s).toMatchObject({ status: 503, headers: { 'X-Error-Code': 'UNAVAILABLE' } });
+    release();
+    // Once the stuck writer lets go, it learns it was taken over, and the upload answers again.
+    expect(await stalled).toMatchObject({ status: 409, headers: { 'X-Error-Code': 'BUSY' } });
+    const after = await core.handle(request('GET', '/status', { 'X-File-Id': 'stuck' }));
+    expect(after).toMatchObject({ status: 200, body: (await stalled).body });
+    await core.close();
+  });
+
+  it('delivers at startup what a crash left undelivered, and records it', async () => {
+    const storage = new MemoryStore();
+    async function* one(): AsyncGenerator<Uint8Array> {
+      yield new TextEncoder().encode('data');
+    }
+    const ref = { namespace: '', id: 'left-over' };
+    await storage.append(ref, one(), { start: 0, maxBytes: 10 });
+    await storage.complete(ref);
+    const calls: CompletedUpload[] = [];
+    const core = createUploadCore({ storage, sweepIntervalMs: 0, onComplete: (c) => void calls.push(c) });
+    await core.ready();
+    await core.close();
+    expect(calls.map((c) => c.metadata.id)).toEqual(['left-over']);
+    const pending: CompletedUpload[] = [];
+    for await (const c of storage.unnotified()) pending.push(c);
+    expect(pending).toEqual([]);
+  });
+
+  it('retries a failing hook 1 s, 2 s, 4 s … apart, at most 10 min', () => {
+    expect([1, 2, 3, 4, 10, 11, 50].map(retryDelayMs)).toEqual([1000, 2000, 4000, 8000, 512_000, 600_000, 600_000]);
   });
 });

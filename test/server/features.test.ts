@@ -108,6 +108,21 @@ describe('CORS', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('lets a cross-origin app send Authorization, and the headers listed in corsAllowedHeaders', async () => {
+    const srv = await start({ corsOrigins: ['https://app.example'], corsAllowedHeaders: ['X-Request-Id'] });
+    const pre = await call(`${srv.url}/upload`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: 'https://app.example',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,x-file-id,x-request-id,x-start-byte',
+      },
+    });
+    expect(pre.status).toBe(204);
+    const allowed = (pre.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+    for (const h of ['authorization', 'x-file-id', 'x-start-byte', 'x-request-id']) expect(allowed).toContain(h);
+  });
+
   it("allows any origin with '*', but never with credentials", async () => {
     const srv = await start({ corsOrigins: '*' });
     const r = await status(srv.url, 'c', { Origin: 'https://anything.example' });
@@ -156,7 +171,7 @@ describe('disk full', () => {
       if (fits < all.length) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
     };
     const srv = await start();
-    const storage = new FileStore({ dir: join(srv.dir, 'full'), writeChunks });
+    const storage = new FileStore({ dir: join(srv.dir, 'full'), writes: { chunks: writeChunks } });
     const handler = createUploadHandler({ storage });
     const http = createServer(handler);
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));

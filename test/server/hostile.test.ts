@@ -2,10 +2,9 @@
 // serving, and nothing is ever written outside the upload directory.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, readdir } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { LAYOUT, call, digestOf, listFiles, openPost, post, randomData, sha256, status, waitFor } from './client.js';
+import { LAYOUT, call, digestOf, listFiles, openPost, post, postStream, randomData, rawRequest, sha256, status, waitFor } from './client.js';
 import { readFile } from 'node:fs/promises';
 import { storageKey } from '../../server/index.js';
 
@@ -101,23 +100,9 @@ describe('413', () => {
   it('stops a streamed (chunked) body at the limit, keeps what is below it, and still answers', async () => {
     const data = randomData(300);
     await post(srv.url, 'stream-over', 0, data.subarray(0, 100), { 'X-File-Size': '200' });
-    const body = new ReadableStream<Uint8Array>({
-      start(c) {
-        c.enqueue(data.subarray(100, 250));
-        c.enqueue(data.subarray(250));
-        c.close();
-      },
-    });
-    const res = await fetch(`${srv.url}/upload`, {
-      method: 'POST',
-      headers: { 'X-File-Id': 'stream-over', 'X-Start-Byte': '100' },
-      body,
-      duplex: 'half',
-    } as RequestInit);
-    expect(res.status).toBe(413);
-    expect(res.headers.get('x-error-code')).toBe('TOO_LARGE');
-    expect(res.headers.get('x-upload-offset')).toBe('200');
-    expect(await res.text()).toMatch(/size limit/);
+    const r = await postStream(srv.url, 'stream-over', 100, [data.subarray(100, 250), data.subarray(250)]);
+    expect(r).toMatchObject({ status: 413, code: 'TOO_LARGE', offset: 200 });
+    expect(r.body).toMatch(/size limit/);
     const s = await status(srv.url, 'stream-over');
     expect(s).toMatchObject({ body: '200', complete: false });
     // Completing needs an explicit empty POST at the size: an overlong body never completes an upload.
@@ -137,13 +122,13 @@ describe('hostile ids', () => {
   });
 
   it('rejects NUL and other control bytes in a header at the HTTP parser, and keeps serving', async () => {
-    const reply = await rawRequest(`GET /status HTTP/1.1\r\nHost: x\r\nX-File-Id: a\u0000b\r\nConnection: close\r\n\r\n`);
+    const reply = await rawRequest(srv.url, `GET /status HTTP/1.1\r\nHost: x\r\nX-File-Id: a\u0000b\r\nConnection: close\r\n\r\n`);
     expect(reply).toMatch(/^HTTP\/1\.1 400/);
     await stillServing();
   });
 
   it('answers a header block too large for the parser with 431, and keeps serving', async () => {
-    const reply = await rawRequest(`GET /status HTTP/1.1\r\nHost: x\r\nX-File-Id: ${'y'.repeat(100_000)}\r\nConnection: close\r\n\r\n`);
+    const reply = await rawRequest(srv.url, `GET /status HTTP/1.1\r\nHost: x\r\nX-File-Id: ${'y'.repeat(100_000)}\r\nConnection: close\r\n\r\n`);
     expect(reply).toMatch(/^HTTP\/1\.1 431/);
     await stillServing();
   });
@@ -190,15 +175,3 @@ describe('concurrency', () => {
     expect(sha256(stored)).toBe(sha256(data));
   });
 });
-
-function rawRequest(text: string): Promise<string> {
-  const url = new URL(srv.url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(url.port), url.hostname);
-    let out = '';
-    socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
-    socket.on('close', () => resolve(out));
-    socket.on('error', (e) => (out ? resolve(out) : reject(e)));
-    socket.write(text);
-  });
-}

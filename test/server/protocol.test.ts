@@ -69,7 +69,7 @@ describe('chunked uploads with X-File-Size', () => {
     const id = 'chunked-done';
     await post(srv.url, id, 0, data, { 'X-File-Size': '1000' });
     expect(await post(srv.url, id, 1000, new Uint8Array(0))).toMatchObject({ status: 200, body: '1000', complete: true });
-    expect(await post(srv.url, id, 0, data)).toMatchObject({ status: 409, body: '1000', complete: true, code: 'OFFSET_MISMATCH' });
+    expect(await post(srv.url, id, 0, data)).toMatchObject({ status: 409, body: '1000', complete: true, code: 'ALREADY_COMPLETE' });
     expect(await post(srv.url, id, 1000, data)).toMatchObject({ status: 409, body: '1000', code: 'ALREADY_COMPLETE' });
     expect(await post(srv.url, id, 1000, new Uint8Array(0), { 'X-File-Size': '999' })).toMatchObject({ status: 409, code: 'SIZE_MISMATCH' });
   });

@@ -9,6 +9,8 @@ export interface ContractFixture {
   storage: UploadStorage;
   /** Moves the storage's clock forward. */
   advance(ms: number): void;
+  /** A new instance over the same data, as after a restart; absent for storages that keep nothing. */
+  reopen?(): UploadStorage;
   cleanup(): Promise<void>;
 }
 
@@ -19,6 +21,12 @@ async function* chunks(...parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
 async function* failing(parts: Uint8Array[], error: Error): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield p;
   throw error;
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
 }
 
 async function readAll(storage: UploadStorage, ref: UploadRef): Promise<Buffer | undefined> {
@@ -194,6 +202,68 @@ export function storageContract(name: string, make: () => Promise<ContractFixtur
       expect(held.size).toBe(0);
       expect(await f.storage.status(busy)).toMatchObject({ offset: 3, complete: false });
       expect(await f.storage.status(idle)).toBeUndefined();
+      await f.cleanup();
+    });
+
+    it('completes idempotently: a second complete() returns what the first stored', async () => {
+      const f = await make();
+      await f.storage.append(ref, chunks(bytes('once')), { start: 0, name: 'n.txt', maxBytes: 10 });
+      const first = await f.storage.complete(ref);
+      f.advance(60_000);
+      const again = await f.storage.complete(ref);
+      expect(again).toEqual(first);
+      await f.cleanup();
+    });
+
+    it('adds a safeName beside the name kept as sent', async () => {
+      const f = await make();
+      const name = '../..\\evil\u202Egnp.exe\r\n';
+      await f.storage.append(ref, chunks(bytes('x')), { start: 0, name, maxBytes: 10 });
+      const done = await f.storage.complete(ref);
+      expect(done.metadata.name).toBe(name);
+      expect(done.metadata.safeName).toBe('evilgnp.exe__');
+      await f.cleanup();
+    });
+
+    it("reports what each namespace's unfinished uploads hold, a declared size counting in full", async () => {
+      const f = await make();
+      const a: UploadRef = { namespace: 'ns', id: 'a' };
+      const b: UploadRef = { namespace: 'ns', id: 'b' };
+      const c: UploadRef = { namespace: 'other', id: 'a' };
+      expect(await f.storage.usage('ns')).toEqual({ uploads: 0, bytes: 0 });
+      await f.storage.append(a, chunks(bytes('12345')), { start: 0, maxBytes: 100 });
+      await f.storage.append(b, chunks(bytes('12')), { start: 0, size: 50, maxBytes: 50 });
+      await f.storage.append(c, chunks(bytes('1')), { start: 0, maxBytes: 100 });
+      expect(await f.storage.usage('ns')).toEqual({ uploads: 2, bytes: 55 });
+      expect(await f.storage.usage('other')).toEqual({ uploads: 1, bytes: 1 });
+      await f.storage.append(a, chunks(bytes('678')), { start: 5, maxBytes: 100 });
+      expect(await f.storage.usage('ns')).toEqual({ uploads: 2, bytes: 58 });
+      if (f.reopen) expect(await f.reopen().usage('ns')).toEqual({ uploads: 2, bytes: 58 });
+      await f.storage.complete(a);
+      expect(await f.storage.usage('ns')).toEqual({ uploads: 1, bytes: 50 });
+      await f.storage.remove(b);
+      expect(await f.storage.usage('ns')).toEqual({ uploads: 0, bytes: 0 });
+      expect(await f.storage.sweep(Date.now() + 60_000, recordingClaim().claim)).toBe(1);
+      expect(await f.storage.usage('other')).toEqual({ uploads: 0, bytes: 0 });
+      await f.cleanup();
+    });
+
+    it('lists completed uploads awaiting onComplete until markNotified(), across a restart', async () => {
+      const f = await make();
+      const done: UploadRef = { namespace: 'ns', id: 'done' };
+      const partial: UploadRef = { namespace: 'ns', id: 'partial' };
+      await f.storage.append(done, chunks(bytes('fin')), { start: 0, maxBytes: 10 });
+      await f.storage.append(partial, chunks(bytes('par')), { start: 0, maxBytes: 10 });
+      expect(await collect(f.storage.unnotified())).toEqual([]);
+      const completed = await f.storage.complete(done);
+      expect(await collect(f.storage.unnotified())).toEqual([completed]);
+      if (f.reopen) expect(await collect(f.reopen().unnotified())).toEqual([completed]);
+      await f.storage.markNotified(done);
+      expect(await collect(f.storage.unnotified())).toEqual([]);
+      if (f.reopen) expect(await collect(f.reopen().unnotified())).toEqual([]);
+      // Repeating it, or for an unknown upload, is harmless.
+      await f.storage.markNotified(done);
+      await f.storage.markNotified({ namespace: 'ns', id: 'never' });
       await f.cleanup();
     });
   });

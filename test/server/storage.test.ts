@@ -13,6 +13,7 @@ storageContract('FileStore', async () => {
     advance: (ms) => {
       offset += ms;
     },
+    reopen: () => new FileStore({ dir, clock }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 });

@@ -1,61 +1,15 @@
 // installUploader wired to a fake service-worker scope: events in, replies and broadcasts out.
 import { describe, expect, it, vi } from 'vitest';
-import { isEventEnvelope, isReplyEnvelope, type ReplyEnvelope, type RequestEnvelope } from '../../src/protocol/index.js';
+import { isEventEnvelope, isReplyEnvelope } from '../../src/protocol/index.js';
 import { SYNC_TAG, installUploader, type UploaderScope } from '../../sw/install.js';
-import { MemoryUploadStore } from '../../sw/memory-store.js';
-
-class FakeExtendableEvent extends Event {
-  readonly waits: Promise<unknown>[] = [];
-  constructor(type: string, readonly extra: Record<string, unknown> = {}) {
-    super(type);
-    Object.assign(this, extra);
-  }
-  waitUntil(promise: Promise<unknown>): void {
-    this.waits.push(promise);
-  }
-}
-
-function fakeScope() {
-  const posted: unknown[] = [];
-  const target = new EventTarget();
-  const scope = Object.assign(target, {
-    location: { origin: 'http://127.0.0.1:9' },
-    registration: { active: null, sync: { register: vi.fn(async (_tag: string) => undefined) } },
-    serviceWorker: {},
-    navigator: { storage: { estimate: async () => ({ quota: 1e12, usage: 0 }) } },
-    clients: {
-      claim: vi.fn(async () => undefined),
-      matchAll: vi.fn(async () => [{ postMessage: (m: unknown) => posted.push(m) }]),
-    },
-    skipWaiting: vi.fn(async () => undefined),
-    fetch: vi.fn(async () => {
-      throw new TypeError('Failed to fetch');
-    }),
-  });
-  return { scope, posted };
-}
-
-async function send(scope: EventTarget, envelope: RequestEnvelope): Promise<{ reply: ReplyEnvelope; event: FakeExtendableEvent }> {
-  const channel = new MessageChannel();
-  const reply = new Promise<ReplyEnvelope>((resolve) => {
-    channel.port2.onmessage = (e: MessageEvent) => resolve(e.data as ReplyEnvelope);
-  });
-  const event = new FakeExtendableEvent('message', { data: envelope, ports: [channel.port1], source: null });
-  scope.dispatchEvent(event);
-  const result = await reply;
-  channel.port1.close();
-  channel.port2.close();
-  return { reply: result, event };
-}
+import { MemoryRecordStore } from '../../sw/memory-record-store.js';
+import { FakeExtendableEvent, fakeScope, send } from './kit/fake-scope.js';
 
 function install() {
-  const { scope, posted } = fakeScope();
-  const engine = installUploader({
-    scope: scope as unknown as UploaderScope, // an EventTarget's listener type is looser than the scope's
-    store: new MemoryUploadStore(),
-    engine: { retry: { baseMs: 60_000, maxMs: 60_000 }, idleGraceMs: 0 },
-  });
-  return { scope, posted, engine };
+  const { scope, asScope, posted, sync } = fakeScope();
+  scope.navigator.onLine = false; // Background Sync is only asked for while offline
+  const engine = installUploader({ scope: asScope, store: new MemoryRecordStore(), retry: { baseMs: 60_000, maxMs: 60_000 }, idleGraceMs: 0 });
+  return { scope, posted, engine, syncManager: sync };
 }
 
 describe('installUploader', () => {
@@ -94,7 +48,7 @@ describe('installUploader', () => {
   });
 
   it('broadcasts events to windows and registers Background Sync when an upload waits; sync retries it', async () => {
-    const { scope, posted, engine } = install();
+    const { scope, posted, engine, syncManager } = install();
     const file = new File([new Uint8Array(10)], 'a.bin');
     const { reply, event } = await send(scope, {
       kind: 'resilient-upload:request',
@@ -104,7 +58,7 @@ describe('installUploader', () => {
     expect(reply.ok).toBe(true);
     await Promise.all(event.waits);
     expect(engine.views()[0]?.state).toBe('waiting');
-    expect(scope.registration.sync.register).toHaveBeenCalledWith(SYNC_TAG);
+    expect(syncManager.register).toHaveBeenCalledWith(SYNC_TAG);
     await vi.waitFor(() => expect(posted.filter(isEventEnvelope).map((e) => e.event.type)).toContain('error'));
     expect(scope.clients.matchAll).toHaveBeenCalledWith({ type: 'window', includeUncontrolled: true });
 
@@ -118,5 +72,34 @@ describe('installUploader', () => {
     const other = new FakeExtendableEvent('sync', { tag: 'someone-else' });
     scope.dispatchEvent(other);
     expect(other.waits).toHaveLength(0);
+  });
+});
+
+describe('installUploader refuses clearly what the worker cannot do', () => {
+  it('no Web Crypto with digests on: UNSUPPORTED naming the fix', () => {
+    const { scope: fake } = fakeScope();
+    const scope = Object.assign(fake, { crypto: {} }) as unknown as UploaderScope;
+    expect(() => installUploader({ scope, store: new MemoryRecordStore() })).toThrow(/crypto\.subtle.*digest: false/);
+    expect(() => installUploader({ scope, store: new MemoryRecordStore(), digest: false })).not.toThrow();
+  });
+
+  it('no IndexedDB and no store given: UNSUPPORTED', () => {
+    const { asScope } = fakeScope();
+    const saved = (globalThis as { indexedDB?: unknown }).indexedDB;
+    delete (globalThis as { indexedDB?: unknown }).indexedDB;
+    try {
+      expect(() => installUploader({ scope: asScope })).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
+    } finally {
+      if (saved !== undefined) (globalThis as { indexedDB?: unknown }).indexedDB = saved;
+    }
+  });
+
+  it('without crypto.randomUUID, ids still come out as random v4 UUIDs', async () => {
+    const { scope: fake } = fakeScope();
+    const scope = Object.assign(fake, { crypto: { subtle: crypto.subtle, getRandomValues: crypto.getRandomValues.bind(crypto) } }) as unknown as UploaderScope;
+    const engine = installUploader({ scope, store: new MemoryRecordStore(), digest: false, retry: { baseMs: 60_000 } });
+    const view = await engine.handle({ type: 'add', file: new File(['x'], 'a'), name: 'a', lastModified: 1, options: {} });
+    expect(view.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    await engine.handle({ type: 'pause', uploadId: view.id });
   });
 });

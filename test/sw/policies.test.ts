@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { UploadError, type UploadState } from '../../src/protocol/index.js';
+import { RECOVERY, UploadError, type UploadErrorCode, type UploadState } from '../../src/protocol/index.js';
 import { DEFAULT_CHUNK_POLICY, KiB, MiB, afterChunk, afterFailure, initialChunkState, type ChunkState } from '../../sw/chunk-size.js';
 import { ProgressThrottle } from '../../sw/progress-throttle.js';
-import { DEFAULT_RETRY_POLICY, retryDelay } from '../../sw/retry.js';
-import { isDue, nextWakeAt, pickNext, type Schedulable } from '../../sw/scheduler.js';
+import { DEFAULT_RETRY_POLICY, afterFailure as afterRunFailure, retryDelay } from '../../sw/retry.js';
+import { isDue, nextWakeAt, pickNext, type Schedulable } from '../../sw/schedule.js';
 import { nextState, transition, type UploadAction } from '../../sw/transitions.js';
-import { DEFAULT_TIMEOUT_POLICY, requestTimeoutMs } from '../../sw/transport.js';
+import { DEFAULT_TIMEOUT_POLICY, requestTimeoutMs } from '../../sw/transport/timeouts.js';
 
-const up = (id: string, state: UploadState, createdAt: number, retryAt?: number): Schedulable => ({
+const up = (id: string, state: UploadState, createdAt: number, retryAt?: number, code?: UploadErrorCode): Schedulable => ({
   id,
   state,
   createdAt,
   ...(retryAt === undefined ? {} : { retryAt }),
+  ...(code === undefined ? {} : { error: { code, message: code } }),
 });
 
 describe('scheduler: which uploads start next', () => {
@@ -42,6 +43,54 @@ describe('scheduler: which uploads start next', () => {
   it('a waiting upload without retryAt is due', () => {
     expect(isDue(up('a', 'waiting', 1), now)).toBe(true);
   });
+
+  it.each(['UNAUTHORIZED', 'FORBIDDEN'] as const)('an upload waiting for credentials (%s) is never due and wakes nothing', (code) => {
+    const held = up('a', 'waiting', 1, undefined, code);
+    expect(isDue(held, now)).toBe(false);
+    expect(pickNext([held], { now, concurrency: 3, running: new Set() })).toEqual([]);
+    expect(nextWakeAt([{ ...held, retryAt: now + 5 }], now)).toBeUndefined();
+  });
+});
+
+describe('after a failed run: the error code decides (RECOVERY)', () => {
+  const base = { attempts: 0, early: false, now: 1_000, random: () => 1, policy: DEFAULT_RETRY_POLICY };
+  const err = (code: UploadErrorCode) => new UploadError(code, code);
+  it.each([
+    { code: 'NETWORK', want: { kind: 'wait', attempts: 1, retryAt: 2_000, earlyRetry: true } },
+    { code: 'TIMEOUT', want: { kind: 'wait', attempts: 1, retryAt: 2_000, earlyRetry: true } },
+    { code: 'SERVER', want: { kind: 'wait', attempts: 1, retryAt: 2_000, earlyRetry: true } },
+    { code: 'THROTTLED', want: { kind: 'wait', attempts: 1, retryAt: 2_000, earlyRetry: true } },
+    { code: 'CORRUPTED', want: { kind: 'wait', attempts: 1, retryAt: 2_000, earlyRetry: true } },
+    { code: 'STORAGE', want: { kind: 'wait', attempts: 1, retryAt: 2_000, earlyRetry: true } },
+    { code: 'INTERNAL', want: { kind: 'wait', attempts: 1, retryAt: 2_000, earlyRetry: true } },
+    { code: 'UNAUTHORIZED', want: { kind: 'hold', attempts: 1 } },
+    { code: 'FORBIDDEN', want: { kind: 'hold', attempts: 1 } },
+    { code: 'REJECTED', want: { kind: 'fail', attempts: 1 } },
+    { code: 'UNSUPPORTED', want: { kind: 'fail', attempts: 1 } },
+  ] as const)('$code → $want.kind', ({ code, want }) => {
+    expect(afterRunFailure({ ...base, error: err(code) })).toEqual(want);
+  });
+
+  it('retry-limited codes fail on the 4th failure in a row; plain retries never do', () => {
+    expect(afterRunFailure({ ...base, attempts: 2, error: err('INTERNAL') }).kind).toBe('wait');
+    expect(afterRunFailure({ ...base, attempts: 3, error: err('INTERNAL') }).kind).toBe('fail');
+    expect(afterRunFailure({ ...base, attempts: 3, error: err('CORRUPTED') }).kind).toBe('fail');
+    expect(afterRunFailure({ ...base, attempts: 10_000, error: err('NETWORK') }).kind).toBe('wait');
+  });
+
+  it('an early retry that fails grants no further early retry; Retry-After lengthens the wait', () => {
+    expect(afterRunFailure({ ...base, early: true, error: err('NETWORK') })).toMatchObject({ earlyRetry: false });
+    expect(afterRunFailure({ ...base, error: err('THROTTLED'), retryAfterMs: 120_000 })).toMatchObject({ retryAt: 121_000 });
+  });
+
+  it('every error code has a recovery, and the page-only codes are final', () => {
+    const codes = Object.keys(RECOVERY) as UploadErrorCode[];
+    expect(codes.sort()).toEqual(
+      ['CORRUPTED', 'FORBIDDEN', 'INTERNAL', 'INVALID_ARGUMENT', 'INVALID_STATE', 'NETWORK', 'NOT_FOUND', 'NO_SERVICE_WORKER', 'QUOTA_EXCEEDED', 'REJECTED', 'SERVER', 'STORAGE', 'THROTTLED', 'TIMEOUT', 'UNAUTHORIZED', 'UNSUPPORTED'].sort(),
+    );
+    for (const code of ['QUOTA_EXCEEDED', 'NO_SERVICE_WORKER', 'NOT_FOUND', 'INVALID_STATE', 'INVALID_ARGUMENT'] as const) expect(RECOVERY[code]).toBe('final');
+    expect(new UploadError('NETWORK', 'x').recovery).toBe('retry');
+  });
 });
 
 describe('retry delays', () => {
@@ -61,7 +110,7 @@ describe('retry delays', () => {
   });
 
   it('without jitter the delay is exact', () => {
-    expect(retryDelay(2, () => 0.123, { baseMs: 10, factor: 3, maxMs: 1_000, jitter: 0 })).toBe(30);
+    expect(retryDelay(2, () => 0.123, { ...DEFAULT_RETRY_POLICY, baseMs: 10, factor: 3, maxMs: 1_000, jitter: 0 })).toBe(30);
   });
 });
 

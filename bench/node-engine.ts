@@ -1,0 +1,31 @@
+// The worker's engine in Node for the benchmarks, wired by the real composition root
+// (installUploader) on a minimal scope: Node's fetch, fake-indexeddb, the real clock.
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
+import type { UploadEngine } from '../sw/engine.js';
+import { IdbRecordStore } from '../sw/idb-record-store.js';
+import { installUploader, type InstallOptions, type UploaderScope } from '../sw/install.js';
+
+export function nodeEngine(endpoint: string, options: Partial<InstallOptions> = {}): UploadEngine {
+  const scope = Object.assign(new EventTarget(), {
+    location: { origin: endpoint },
+    registration: { active: null },
+    navigator: { onLine: true },
+    clients: { claim: async () => undefined, matchAll: async () => [] },
+    crypto: globalThis.crypto,
+    skipWaiting: async () => undefined,
+    fetch: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init),
+  }) as unknown as UploaderScope;
+  return installUploader({ scope, store: new IdbRecordStore({ factory: new IDBFactory() }), endpoint, ...options });
+}
+
+/** Deterministic pseudo-random bytes (incompressible enough, different per seed). */
+export function makeBytes(size: number, seed: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}

@@ -1,0 +1,46 @@
+// How the disk store writes, and the small write steps its append is made of.
+import type { FileHandle } from 'node:fs/promises';
+import { toServerError } from './errors.js';
+import { writeAll, type WriteChunks } from './file-append.js';
+import { statOrUndefined, writeFileAtomic } from './fs-util.js';
+import { writeGuard } from './guard.js';
+
+/**
+ * How the disk store writes. A seam for tests that need a full disk where no small file system can
+ * be mounted (test/helpers/small-disk.ts); everything else uses the defaults.
+ */
+export interface FileWrites {
+  /** Body batches into the data file at `position`. */
+  readonly chunks: WriteChunks;
+  /** A small file (metadata), atomically. */
+  readonly small: (path: string, data: string) => Promise<void>;
+  /** The roll-back guard; resolves whether the file was created (see writeGuard). */
+  readonly guard: (path: string, value: string) => Promise<boolean>;
+}
+
+export const defaultFileWrites: FileWrites = { chunks: writeAll, small: writeFileAtomic, guard: writeGuard };
+
+/** Truncates back to `start`, fsyncs, clears the guard; false when any of it failed. */
+export async function undoUnverified(fh: FileHandle, start: number, clearGuard: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await fh.truncate(start);
+    await fh.sync();
+    await clearGuard();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function syncAndMeasure(fh: FileHandle): Promise<number> {
+  try {
+    await fh.sync();
+  } catch (err) {
+    throw toServerError(err, (await fh.stat()).size);
+  }
+  return (await fh.stat()).size;
+}
+
+export async function sizeOf(path: string): Promise<number> {
+  return (await statOrUndefined(path))?.size ?? 0;
+}

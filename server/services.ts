@@ -1,0 +1,43 @@
+// The shared services every protocol handler is given (see protocol.ts), wired from their parts.
+import { guardBody, type BodyDeadlines } from './body.js';
+import type { CompletionDelivery } from './completions.js';
+import type { UploadLimits } from './limits.js';
+import type { UploadLocks } from './locks.js';
+import type { UploadServices } from './protocol.js';
+import { storageKey, type UploadStorage } from './storage.js';
+
+export function createUploadServices(parts: {
+  storage: UploadStorage;
+  locks: UploadLocks;
+  limits: UploadLimits;
+  completions: CompletionDelivery;
+  deadlines: BodyDeadlines;
+  takeoverTimeoutMs: number;
+  /** Measures the waits on the client for the minimum body rate. */
+  now: () => number;
+}): UploadServices {
+  const { storage, locks, limits, completions, deadlines, takeoverTimeoutMs, now } = parts;
+  const services: UploadServices = {
+    storage,
+    takeOver: (ref) => locks.acquire(storageKey(ref), takeoverTimeoutMs),
+    body: (req, lease) => guardBody(req.body, AbortSignal.any([req.signal, lease.signal]), deadlines, now),
+    async append(ref, req, lease, a) {
+      const admission = await limits.admit(ref, a);
+      try {
+        return await storage.append(ref, services.body(req, lease), {
+          start: a.start,
+          maxBytes: admission.maxBytes,
+          ...(a.size === undefined ? {} : { size: a.size }),
+          ...(a.name === undefined ? {} : { name: a.name }),
+          ...(a.digest === undefined ? {} : { digest: a.digest }),
+        });
+      } catch (err) {
+        throw admission.explain(err);
+      } finally {
+        admission.release();
+      }
+    },
+    complete: (ref) => completions.complete(ref),
+  };
+  return services;
+}

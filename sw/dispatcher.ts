@@ -1,0 +1,247 @@
+// Runs uploads: starts what is due up to the concurrency limit, turns each run's outcome into a
+// state (through the retry policy), and keeps one timer for the next retry.
+import { UploadError, toUploadError, type UploadView } from '../src/protocol/index.js';
+import { initialChunkState, type ChunkPolicy, type ChunkState } from './chunk-size.js';
+import type { Clock } from './clock.js';
+import { ProgressThrottle } from './progress-throttle.js';
+import { toView, type UploadRecord } from './record.js';
+import type { RecordBook } from './record-book.js';
+import { afterFailure, type RetryPolicy } from './retry.js';
+import { nextWakeAt, pickNext } from './schedule.js';
+import { SliceHasher } from './slice-hasher.js';
+import type { Transport } from './transport/port.js';
+import type { TimeoutPolicy } from './transport/timeouts.js';
+import { runUpload, type RunOutcome } from './upload-loop.js';
+
+/** Headers of an upload's next request: the stored ones merged with the hook's, when there is one. */
+export type HeadersSource = (upload: UploadView, stored: Readonly<Record<string, string>>) => Promise<Readonly<Record<string, string>>>;
+
+export interface DispatcherConfig {
+  readonly book: RecordBook;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  /** [0, 1), for backoff jitter. */
+  readonly random: () => number;
+  readonly headers: HeadersSource;
+  readonly concurrency: number;
+  readonly retry: RetryPolicy;
+  readonly chunk: ChunkPolicy;
+  readonly timeouts: TimeoutPolicy;
+  /** Send a SHA-256 of every chunk, so the server checks what it received. */
+  readonly digest: boolean;
+  /**
+   * Asks the browser for a `sync` event once the network is back. Only called while the worker
+   * believes it is offline: registered while online, Chromium fires it at once, and a failure
+   * that registers again turned Background Sync into a retry storm.
+   */
+  readonly registerSync?: () => Promise<void>;
+  readonly isOnline: () => boolean;
+}
+
+interface Run {
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+}
+
+export class Dispatcher {
+  readonly #config: DispatcherConfig;
+  readonly #book: RecordBook;
+  readonly #throttle: ProgressThrottle;
+  readonly #running = new Map<string, Run>();
+  readonly #chunks = new Map<string, ChunkState>();
+  /** Uploads a trigger pulled forward: their failure grants no further early retry. */
+  readonly #early = new Set<string>();
+  #timer: unknown;
+  #wakeAt: number | undefined;
+  #enabled = false;
+
+  constructor(config: DispatcherConfig) {
+    this.#config = config;
+    this.#book = config.book;
+    this.#throttle = new ProgressThrottle(() => config.clock.now());
+  }
+
+  isRunning(id: string): boolean {
+    return this.#running.has(id);
+  }
+
+  /** Aborts the run of `id`, if any; resolves when it has stopped. */
+  async stop(id: string): Promise<void> {
+    const run = this.#running.get(id);
+    run?.controller.abort();
+    await run?.done;
+  }
+
+  forget(id: string): void {
+    this.#chunks.delete(id);
+    this.#throttle.reset(id);
+    this.#early.delete(id);
+  }
+
+  /** Starts whatever is due and re-arms the retry timer. Does nothing before `enable`. */
+  schedule(now: number = this.#config.clock.now()): void {
+    if (!this.#enabled) return;
+    const running = new Set(this.#running.keys());
+    for (const id of pickNext(this.#book.all(), { now, concurrency: this.#config.concurrency, running })) this.#launch(id);
+    this.#arm(nextWakeAt(this.#book.all(), now), now);
+  }
+
+  enable(): void {
+    this.#enabled = true;
+    this.schedule();
+  }
+
+  /**
+   * The page saw `online`, or a `sync` event fired: waiting uploads that failed to reach the
+   * server may try now, once per failure. A second trigger before the next failure waits for
+   * the timer, so no trigger, however often it fires, can beat the backoff.
+   */
+  retryEarly(): void {
+    const now = this.#config.clock.now();
+    for (const record of this.#book.all()) {
+      if (record.state !== 'waiting' || record.earlyRetry !== true || (record.retryAt ?? 0) <= now) continue;
+      this.#book.update(record.id, { retryAt: now, earlyRetry: false });
+      this.#early.add(record.id);
+    }
+    this.schedule(now);
+  }
+
+  /** Resolves when nothing runs and no retry is due within `graceMs`. */
+  async whenIdle(graceMs: number): Promise<void> {
+    for (;;) {
+      // One `now` for both: had the clock ticked in between, a retry falling due at that tick
+      // would be neither started nor waited for, and this would resolve with it pending.
+      const now = this.#config.clock.now();
+      this.schedule(now);
+      const runs = [...this.#running.values()].map((r) => r.done);
+      if (runs.length > 0) {
+        await Promise.race(runs);
+        continue;
+      }
+      const wake = nextWakeAt(this.#book.all(), now);
+      if (wake === undefined || wake - now > graceMs) return;
+      await new Promise<void>((resolve) => this.#config.clock.setTimeout(resolve, wake - now));
+    }
+  }
+
+  /** One timer for the earliest retry, while the worker lives. */
+  #arm(wake: number | undefined, now: number): void {
+    if (wake === this.#wakeAt) return;
+    if (this.#timer !== undefined) this.#config.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#wakeAt = wake;
+    if (wake === undefined) return;
+    this.#timer = this.#config.clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#wakeAt = undefined;
+      this.schedule();
+    }, wake - now);
+  }
+
+  #launch(id: string): void {
+    const early = this.#early.delete(id);
+    this.#book.move(id, 'start', { retryAt: undefined, earlyRetry: undefined });
+    const controller = new AbortController();
+    const done = this.#run(id, controller.signal).then((outcome) => this.#finish(id, outcome, early));
+    const run: Run = { controller, done };
+    void done.finally(() => {
+      this.#running.delete(id);
+      this.schedule();
+    });
+    this.#running.set(id, run);
+  }
+
+  async #run(id: string, signal: AbortSignal): Promise<RunOutcome> {
+    try {
+      const record = this.#book.get(id);
+      const file = await this.#book.file(record);
+      if (file === undefined) return await this.#withoutFile(record, signal);
+      const result = await runUpload(record, file, {
+        transport: this.#config.transport,
+        clock: this.#config.clock,
+        signal,
+        headers: () => this.#headers(id),
+        timeouts: this.#config.timeouts,
+        chunkPolicy: this.#config.chunk,
+        chunk: this.#chunks.get(id) ?? initialChunkState(this.#config.chunk),
+        hasher: this.#config.digest ? new SliceHasher() : undefined,
+        onProgress: (offset, chunk) => this.#progress(id, offset, chunk),
+        onRemote: (remote) => this.#book.update(id, { remote }),
+      });
+      this.#chunks.set(id, result.chunk);
+      return result.outcome;
+    } catch (error) {
+      return { kind: 'failed', error: toUploadError(error, 'The upload loop failed') };
+    }
+  }
+
+  #headers(id: string): Promise<Readonly<Record<string, string>>> {
+    const record = this.#book.get(id);
+    return this.#config.headers(toView(record), record.headers);
+  }
+
+  /**
+   * The file is gone (site data partly cleared, or the store lost it). The server may still
+   * hold the whole file: ask it before failing.
+   */
+  async #withoutFile(record: UploadRecord, signal: AbortSignal): Promise<RunOutcome> {
+    const reply = await this.#config.transport.status(record, { signal, headers: await this.#headers(record.id) });
+    if (reply.kind === 'aborted') return reply;
+    if (reply.kind === 'offset' && reply.complete) return { kind: 'done' };
+    // Unreachable server: decide later, when it can tell whether it has the file.
+    if (reply.kind === 'failed' && reply.error.recovery !== 'final') return reply;
+    return { kind: 'failed', error: new UploadError('REJECTED', 'The stored file is gone (site data cleared?) and the server does not have it') };
+  }
+
+  #progress(id: string, offset: number, chunk: ChunkState): void {
+    const record = this.#book.find(id);
+    if (record === undefined || record.state !== 'uploading') return;
+    const rate = chunk.bytesPerSecond === undefined ? undefined : Math.round(chunk.bytesPerSecond);
+    const hadError = record.error !== undefined;
+    if (!hadError && record.offset === offset && record.bytesPerSecond === rate) return;
+    // Progress resets the backoff: a long upload over a flaky link should not creep up to 60 s.
+    const attempts = offset > record.offset ? 0 : record.attempts;
+    // The server answered: whatever went wrong before is no longer current.
+    const updated = this.#book.update(id, { offset, attempts, error: undefined, ...(rate === undefined ? {} : { bytesPerSecond: rate }) });
+    if (hadError) this.#book.emit('state', updated);
+    else if (this.#throttle.allow(id)) this.#book.emit('progress', updated);
+  }
+
+  #finish(id: string, outcome: RunOutcome, early: boolean): void {
+    const record = this.#book.find(id);
+    // Paused or cancelled meanwhile: the user's action already set the state.
+    if (record === undefined || record.state !== 'uploading') return;
+    this.#throttle.reset(id);
+    if (outcome.kind === 'done') {
+      this.#book.move(id, 'complete', { offset: record.size, attempts: 0, error: undefined, retryAt: undefined });
+      return;
+    }
+    if (outcome.kind === 'aborted') {
+      // Aborted without a user action (should not happen): run it again.
+      this.#book.move(id, 'interrupted');
+      return;
+    }
+    const next = afterFailure({
+      attempts: record.attempts,
+      error: outcome.error,
+      early,
+      now: this.#config.clock.now(),
+      random: this.#config.random,
+      policy: this.#config.retry,
+      ...(outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs }),
+    });
+    switch (next.kind) {
+      case 'wait':
+        this.#book.move(id, 'transient', { attempts: next.attempts, retryAt: next.retryAt, earlyRetry: next.earlyRetry }, outcome.error);
+        if (outcome.error.code === 'NETWORK' && !this.#config.isOnline()) {
+          this.#config.registerSync?.().catch(() => undefined); // unsupported or denied: the timer and `online` remain
+        }
+        return;
+      case 'hold':
+        this.#book.move(id, 'transient', { attempts: next.attempts, retryAt: undefined, earlyRetry: undefined }, outcome.error);
+        return;
+      case 'fail':
+        this.#book.move(id, 'permanent', { attempts: next.attempts, retryAt: undefined, earlyRetry: undefined }, outcome.error);
+    }
+  }
+}

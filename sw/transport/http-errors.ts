@@ -1,0 +1,42 @@
+// Which uploader error an HTTP answer is, for every protocol. Pure: the table tests read it.
+import { UploadError, type UploadErrorCode } from '../../src/protocol/index.js';
+
+/** Server error codes (`X-Error-Code`) that mean the body was damaged on the way: send it again. */
+const DAMAGED_BODY: ReadonlySet<string> = new Set(['DIGEST_MISMATCH']);
+
+/** The uploader's code for an HTTP error status (4xx/5xx). */
+export function codeForStatus(status: number, serverCode?: string): UploadErrorCode {
+  if (serverCode !== undefined && DAMAGED_BODY.has(serverCode)) return 'CORRUPTED';
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 403) return 'FORBIDDEN';
+  if (status === 408) return 'TIMEOUT';
+  if (status === 429) return 'THROTTLED';
+  if (status >= 500) return 'SERVER';
+  return 'REJECTED';
+}
+
+/** An error for an HTTP answer, with the server's reason as its message. */
+export function httpError(status: number, reason: string, serverCode?: string, statusText?: string): UploadError {
+  const why = firstLine(reason) || statusText || 'no reason given';
+  return new UploadError(codeForStatus(status, serverCode), `HTTP ${status}: ${why}`, {
+    status,
+    ...(serverCode === undefined ? {} : { serverCode }),
+  });
+}
+
+/** `Retry-After` in seconds, as ms (the HTTP-date form is rare for uploads and ignored). */
+export function parseRetryAfter(value: string | null): number | undefined {
+  const text = value?.trim() ?? '';
+  if (!/^[0-9]{1,9}$/.test(text)) return undefined;
+  return Number(text) * 1000;
+}
+
+/** The error for a request that never got an answer. */
+export function unreachable(what: string, cause: unknown): UploadError {
+  const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  return new UploadError('NETWORK', `${what} failed: the server could not be reached (${detail})`, { cause });
+}
+
+function firstLine(text: string): string {
+  return text.trim().split(/\r?\n/, 1)[0]?.slice(0, 500) ?? '';
+}

@@ -1,0 +1,50 @@
+// The Transport port: how the upload loop talks to a server, whatever the protocol. Each
+// protocol is one implementation in its own module; the engine knows only this interface.
+import type { UploadError } from '../../src/protocol/index.js';
+
+/** What a transport may know of an upload. */
+export interface TransportUpload {
+  readonly id: string;
+  readonly fileId: string;
+  readonly endpoint: string;
+  readonly name: string;
+  readonly type: string;
+  readonly size: number;
+  /** What this transport asked to keep from earlier requests (e.g. an upload URL). */
+  readonly remote?: Readonly<Record<string, string>>;
+}
+
+/** One request's circumstances, decided by the caller. */
+export interface RequestContext {
+  /** Aborts the request: pause, cancel, or the caller's deadline. */
+  readonly signal: AbortSignal;
+  /** Headers for this request (stored ones and the `headers` hook's), e.g. authorisation. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface AppendRequest {
+  /** Where `body` starts in the file; the server must hold exactly this many bytes. */
+  readonly start: number;
+  readonly body: Blob;
+  /** SHA-256 of `body`, base64, when integrity checks are on. */
+  readonly sha256?: string;
+}
+
+export type TransportOutcome =
+  /** The server holds `offset` bytes (`complete` once it holds the whole file). `remote`, when set, replaces what is kept. */
+  | { readonly kind: 'offset'; readonly offset: number; readonly complete: boolean; readonly remote?: Readonly<Record<string, string>> }
+  /** The server holds another offset than the request assumed (undefined when it did not say): re-sync, not a failure. */
+  | { readonly kind: 'conflict'; readonly offset: number | undefined; readonly complete: boolean }
+  /** Whether to try again follows from `error.code` (`error.recovery`); `retryAfterMs` when the server said. */
+  | { readonly kind: 'failed'; readonly error: UploadError; readonly retryAfterMs?: number }
+  /** The signal aborted the request. */
+  | { readonly kind: 'aborted' };
+
+export interface Transport {
+  /** How many bytes the server holds (creating the upload there first when the protocol needs it). */
+  status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome>;
+  /** Sends bytes from `chunk.start`. */
+  append(upload: TransportUpload, chunk: AppendRequest, ctx: RequestContext): Promise<TransportOutcome>;
+  /** Asks the server to drop what it holds of the upload. */
+  cancel(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome>;
+}

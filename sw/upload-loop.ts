@@ -1,0 +1,155 @@
+// One upload's loop: ask the server what it holds, then send slices from there until done.
+// Talks to the server only through the Transport port and to time only through the Clock.
+// Returns instead of throwing; the dispatcher turns the outcome into a state.
+import { UploadError, toUploadError } from '../src/protocol/index.js';
+import { afterChunk, afterFailure as smallerChunk, type ChunkPolicy, type ChunkState } from './chunk-size.js';
+import { deadline, type Clock } from './clock.js';
+import type { UploadRecord } from './record.js';
+import type { SliceHasher } from './slice-hasher.js';
+import type { StoredFile } from './stored-file.js';
+import type { RequestContext, Transport, TransportOutcome } from './transport/port.js';
+import { requestTimeoutMs, type TimeoutPolicy } from './transport/timeouts.js';
+
+export type RunOutcome =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'failed'; readonly error: UploadError; readonly retryAfterMs?: number }
+  | { readonly kind: 'aborted' };
+
+export interface LoopContext {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  /** Aborted by the engine on pause or cancel. */
+  readonly signal: AbortSignal;
+  /** Headers for the next request (called before each one: a token may have been refreshed). */
+  readonly headers: () => Promise<Readonly<Record<string, string>>>;
+  readonly timeouts: TimeoutPolicy;
+  readonly chunkPolicy: ChunkPolicy;
+  /** Adaptive chunk state carried over from the previous run of this upload. */
+  readonly chunk: ChunkState;
+  /** Hashes slices for integrity checks; undefined turns them off. */
+  readonly hasher: SliceHasher | undefined;
+  /** The server confirmed `offset` bytes; `chunk` carries the measured rate. */
+  readonly onProgress: (offset: number, chunk: ChunkState) => void;
+  /** The transport asked to keep this (e.g. a new upload URL). */
+  readonly onRemote: (remote: Readonly<Record<string, string>>) => void;
+}
+
+/** Non-advancing replies in a row before the loop gives up for now (a confused server). */
+const MAX_STALLS = 5;
+
+/** How the run ended, and the chunk state to carry into the next run. */
+export interface LoopResult {
+  readonly outcome: RunOutcome;
+  readonly chunk: ChunkState;
+}
+
+export async function runUpload(record: UploadRecord, file: StoredFile, ctx: LoopContext): Promise<LoopResult> {
+  let chunk = ctx.chunk;
+  let upload = record;
+  const end = (outcome: RunOutcome): LoopResult => ({ outcome, chunk });
+  if (file.size !== record.size) {
+    return end({ kind: 'failed', error: new UploadError('STORAGE', `The stored file has ${file.size} bytes, expected ${record.size}`) });
+  }
+  const ask = async (call: (c: RequestContext) => Promise<TransportOutcome>, bodyBytes: number): Promise<TransportOutcome> => {
+    const reply = await request(ctx, chunk, call, bodyBytes);
+    if (reply.kind === 'offset' && reply.remote !== undefined) {
+      upload = { ...upload, remote: reply.remote };
+      ctx.onRemote(reply.remote);
+    }
+    return reply;
+  };
+  let lastOffset = -1;
+  let stalls = 0;
+  let ahead: Slice | undefined;
+  // The server is the truth: the stored offset is only a hint (a POST may have landed unseen).
+  let reply = await ask((c) => ctx.transport.status(upload, c), 0);
+  for (;;) {
+    if (ctx.signal.aborted || reply.kind === 'aborted') return end({ kind: 'aborted' });
+    if (reply.kind === 'failed') {
+      // Smaller chunks after a failure: a flaky link wastes less on the next cut.
+      chunk = smallerChunk(chunk, ctx.chunkPolicy);
+      return end(reply);
+    }
+    stalls = reply.offset !== undefined && reply.offset > lastOffset ? 0 : stalls + 1;
+    if (stalls >= MAX_STALLS) {
+      return end({ kind: 'failed', error: new UploadError('SERVER', `The server stays at byte ${lastOffset} of ${record.size}`) });
+    }
+    if (reply.offset === undefined) {
+      reply = await ask((c) => ctx.transport.status(upload, c), 0); // a 409 that did not say where the server is
+      continue;
+    }
+    const offset = reply.offset;
+    lastOffset = offset;
+    ctx.onProgress(offset, chunk);
+    if (reply.complete) return end({ kind: 'done' });
+    if (offset > record.size) {
+      return end({ kind: 'failed', error: new UploadError('REJECTED', `The server holds ${offset} bytes of a ${record.size}-byte file`) });
+    }
+    // A slice prepared ahead is used when the server is where we expected; otherwise it is
+    // dropped once its hashing ends (the hasher's one buffer serves one slice at a time).
+    if (ahead !== undefined && ahead.start !== offset) await ahead.ready.catch(() => undefined);
+    const slice = ahead?.start === offset ? ahead : prepare(file, offset, Math.min(record.size, offset + chunk.size), ctx.hasher);
+    ahead = undefined;
+    let ready: Ready;
+    try {
+      ready = await slice.ready;
+    } catch (error) {
+      return end({ kind: 'failed', error: toUploadError(error, 'The stored file could not be read') });
+    }
+    // Hash the next slice while this one travels: the digest costs no wall time on a fast link.
+    if (ctx.hasher !== undefined && slice.end < record.size) {
+      ahead = prepare(file, slice.end, Math.min(record.size, slice.end + chunk.size), ctx.hasher);
+    }
+    const started = ctx.clock.now();
+    const bytes = slice.end - slice.start;
+    const body = { start: slice.start, body: ready.body, ...(ready.sha256 === undefined ? {} : { sha256: ready.sha256 }) };
+    reply = await ask((c) => ctx.transport.append(upload, body, c), bytes);
+    if (reply.kind === 'offset') chunk = afterChunk(chunk, bytes, ctx.clock.now() - started, ctx.chunkPolicy);
+  }
+}
+
+/** One request under a deadline scaled to its body; a deadline that passes is a TIMEOUT. */
+async function request(
+  ctx: LoopContext,
+  chunk: ChunkState,
+  call: (c: RequestContext) => Promise<TransportOutcome>,
+  bodyBytes: number,
+): Promise<TransportOutcome> {
+  let headers: Readonly<Record<string, string>>;
+  try {
+    headers = await ctx.headers();
+  } catch (error) {
+    return { kind: 'failed', error: toUploadError(error, 'The headers hook failed') };
+  }
+  const ms = requestTimeoutMs(bodyBytes, ctx.timeouts, chunk.bytesPerSecond);
+  const limit = deadline(ctx.clock, ms, ctx.signal);
+  try {
+    const reply = await call({ signal: limit.signal, headers });
+    if (limit.expired && (reply.kind === 'aborted' || reply.kind === 'failed')) {
+      const error = new UploadError('TIMEOUT', `Timed out: the server did not answer within ${Math.round(ms / 1000)} s`);
+      return { kind: 'failed', error };
+    }
+    return reply;
+  } finally {
+    limit.dispose();
+  }
+}
+
+/** A slice of the file: its bytes read and, when digests are on, their SHA-256 (being) computed. */
+interface Slice {
+  readonly start: number;
+  readonly end: number;
+  readonly ready: Promise<Ready>;
+}
+
+interface Ready {
+  readonly body: Blob;
+  readonly sha256: string | undefined;
+}
+
+function prepare(file: StoredFile, start: number, end: number, hasher: SliceHasher | undefined): Slice {
+  const ready = file.slice(start, end).then(async (body) => ({ body, sha256: hasher === undefined ? undefined : await hasher.sha256(body) }));
+  // A look-ahead that ends up unused must not surface as an unhandled rejection.
+  ready.catch(() => undefined);
+  return { start, end, ready };
+}

@@ -1,0 +1,21 @@
+// The one SHA-256 helper of the tests: hex for comparing files, RFC 9530 for Content-Digest.
+import { createHash } from 'node:crypto';
+
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function contentDigest(data: Uint8Array): string {
+  return `sha-256=:${createHash('sha256').update(data).digest('base64')}:`;
+}
+
+/** Deterministic pseudo-random bytes (incompressible enough, different per seed). */
+export function makeBytes(size: number, seed: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}

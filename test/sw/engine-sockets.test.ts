@@ -1,0 +1,115 @@
+// The engine on real sockets, against the real server through the fault proxy: what only real
+// connections show (cuts mid-body, a proxy going away). Waits on states with generous deadlines.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { UPLOADS_STORE } from '../../sw/db.js';
+import { IdbRecordStore } from '../../sw/idb-record-store.js';
+import type { UploadEngine } from '../../sw/engine.js';
+import { makeBytes, sha256 } from '../helpers/hash.js';
+import { until } from '../helpers/poll.js';
+import { MiB, TEST_CHUNK, addRequest, completedSha, realServerKit, type RealServerKit } from './kit/real-server.js';
+
+let kit: RealServerKit | undefined;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await kit?.close();
+  kit = undefined;
+});
+
+const stateOf = (engine: UploadEngine, id: string) => engine.views().find((v) => v.id === id);
+
+describe('engine on real sockets', () => {
+  it('uploads several files at once, byte-identical, drops the files and keeps the records', async () => {
+    kit = await realServerKit();
+    const engine = kit.engine();
+    const files = [makeBytes(1 * MiB + 17, 1), makeBytes(2.5 * MiB, 2), makeBytes(0, 3), makeBytes(300_000, 4)];
+    const views = [];
+    for (const [i, bytes] of files.entries()) views.push(await engine.handle(addRequest(bytes, `f${i}.bin`)));
+    await engine.whenIdle();
+    for (const [i, view] of views.entries()) {
+      expect(stateOf(engine, view.id)).toMatchObject({ state: 'done', offset: files[i]!.length });
+      expect(await completedSha(kit.server.uploadDir, view.fileId)).toBe(sha256(files[i]!));
+    }
+    const store = new IdbRecordStore({ factory: kit.factory });
+    for (const record of await store.list()) expect(await store.file(record)).toBeUndefined();
+    const reopened = kit.engine();
+    expect((await reopened.handle({ type: 'list' })).map((v) => v.state)).toEqual(['done', 'done', 'done', 'done']);
+  });
+
+  it.each([{ digest: true }, { digest: false }])('connections cut mid-chunk (digest $digest): file identical, less than one chunk re-sent per cut', async ({ digest }) => {
+    kit = await realServerKit();
+    const engine = kit.engine({ digest });
+    const bytes = makeBytes(3 * MiB, 5);
+    const cuts = [400_000, 1_100_000, 1_900_000, 2_600_000];
+    kit.proxy.cutAt(cuts);
+    const view = await engine.handle(addRequest(bytes, 'cut.bin'));
+    await until('done', () => stateOf(engine, view.id)?.state === 'done', 60_000);
+    expect(await completedSha(kit.server.uploadDir, view.fileId)).toBe(sha256(bytes));
+    const stats = kit.proxy.stats();
+    expect(stats.cuts).toBe(cuts.length);
+    const resent = stats.bodyBytes - bytes.length;
+    expect(resent).toBeGreaterThanOrEqual(0);
+    expect(resent).toBeLessThan(cuts.length * TEST_CHUNK);
+  });
+
+  it('the proxy goes away mid-upload: waiting with NETWORK, then resumes from the server offset (not from zero)', async () => {
+    kit = await realServerKit();
+    const engine = kit.engine();
+    const bytes = makeBytes(4 * MiB, 7);
+    const view = await engine.handle(addRequest(bytes, 'mid.bin'));
+    await until('some progress', () => (stateOf(engine, view.id)?.offset ?? 0) >= 2 * TEST_CHUNK, 30_000);
+    await kit.proxy.setOffline(true);
+    const waiting = await until('waiting', () => stateOf(engine, view.id)?.state === 'waiting' && stateOf(engine, view.id), 30_000);
+    expect(waiting.error?.code).toBe('NETWORK');
+    expect(waiting.error?.cause?.name).toBeTruthy();
+    const before = kit.proxy.stats().bodyBytes;
+    await kit.proxy.setOffline(false);
+    await engine.handle({ type: 'online' });
+    await until('done', () => stateOf(engine, view.id)?.state === 'done', 60_000);
+    expect(await completedSha(kit.server.uploadDir, view.fileId)).toBe(sha256(bytes));
+    expect(kit.proxy.stats().bodyBytes - before).toBeLessThan(bytes.length);
+  });
+
+  it('a file kept as ArrayBuffer chunks (the WebKit fallback) uploads byte-identical', async () => {
+    kit = await realServerKit();
+    const engine = kit.engine({ store: new IdbRecordStore({ factory: kit.factory, files: 'chunks', chunkBytes: 100_000 }) });
+    const bytes = makeBytes(1 * MiB + 3, 11);
+    const view = await engine.handle(addRequest(bytes, 'chunks.bin'));
+    await engine.whenIdle();
+    expect(stateOf(engine, view.id)?.state).toBe('done');
+    expect(await completedSha(kit.server.uploadDir, view.fileId)).toBe(sha256(bytes));
+  });
+
+  it('a failed write of the done record keeps the file; the next worker sees the server complete and sends nothing', async () => {
+    kit = await realServerKit();
+    const proto = IDBObjectStore.prototype;
+    const realPut = proto.put;
+    // As a full disk would: saving the `done` record fails (the book swallows store write errors).
+    const spy = vi.spyOn(proto, 'put').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+      if (this.name === UPLOADS_STORE && (args[0] as { state?: string }).state === 'done') {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      }
+      return realPut.apply(this, args);
+    });
+    const first = kit.engine();
+    const bytes = makeBytes(700_000, 31);
+    const view = await first.handle(addRequest(bytes, 'finish.bin'));
+    await first.whenIdle();
+    expect(stateOf(first, view.id)?.state).toBe('done'); // in memory
+    const store = new IdbRecordStore({ factory: kit.factory });
+    const [stored] = await store.list();
+    expect(stored?.state).toBe('uploading');
+    expect(await store.file(stored!)).toBeDefined(); // not deleted
+    spy.mockRestore();
+
+    const posts = kit.posts;
+    const second = kit.engine();
+    await second.start();
+    await second.whenIdle();
+    expect(stateOf(second, view.id)).toMatchObject({ state: 'done', offset: bytes.length });
+    expect(kit.posts).toBe(posts); // nothing sent again
+    const [after] = await store.list();
+    expect(after?.state).toBe('done');
+    expect(await store.file(after!)).toBeUndefined();
+    expect(await completedSha(kit.server.uploadDir, view.fileId)).toBe(sha256(bytes));
+  });
+});

@@ -1,0 +1,73 @@
+// A Transport the test drives step by step, in the spirit of tus-js-client's TestHttpStack: the
+// test awaits the engine's next request, looks at it, and answers it. Or it sets a responder
+// that answers every request at once (a server that is down, say).
+import type { AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from '../../../sw/transport/port.js';
+
+export interface Call {
+  readonly kind: 'status' | 'append' | 'cancel';
+  readonly upload: TransportUpload;
+  readonly chunk?: AppendRequest;
+  readonly ctx: RequestContext;
+  /** Answers the request (a request aborted meanwhile answers `aborted` by itself). */
+  respond(outcome: TransportOutcome): void;
+  /** The answer given, once there is one. */
+  readonly answered: Promise<TransportOutcome>;
+}
+
+export type Responder = (call: Call) => TransportOutcome | undefined;
+
+export class ScriptedTransport implements Transport {
+  /** Every request, in order. */
+  readonly calls: Call[] = [];
+  readonly #waiting: Array<(call: Call) => void> = [];
+  readonly #unclaimed: Call[] = [];
+  #responder: Responder | undefined;
+
+  /** Answers each new request with `responder`'s outcome; `undefined` leaves it to the test. */
+  respondWith(responder: Responder | undefined): void {
+    this.#responder = responder;
+  }
+
+  /** The next request the engine makes (queued ones first). */
+  next(): Promise<Call> {
+    const call = this.#unclaimed.shift();
+    if (call !== undefined) return Promise.resolve(call);
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome> {
+    return this.#call('status', upload, ctx);
+  }
+
+  append(upload: TransportUpload, chunk: AppendRequest, ctx: RequestContext): Promise<TransportOutcome> {
+    return this.#call('append', upload, ctx, chunk);
+  }
+
+  cancel(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome> {
+    return this.#call('cancel', upload, ctx);
+  }
+
+  #call(kind: Call['kind'], upload: TransportUpload, ctx: RequestContext, chunk?: AppendRequest): Promise<TransportOutcome> {
+    let respond!: (outcome: TransportOutcome) => void;
+    const answered = new Promise<TransportOutcome>((resolve) => {
+      respond = resolve;
+    });
+    // Like fetch: an abort ends the request at once.
+    const onAbort = (): void => respond({ kind: 'aborted' });
+    if (ctx.signal.aborted) onAbort();
+    else ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const call: Call = { kind, upload, ctx, ...(chunk === undefined ? {} : { chunk }), respond, answered };
+    this.calls.push(call);
+    const auto = this.#responder?.(call);
+    if (auto !== undefined) respond(auto);
+    else {
+      const waiter = this.#waiting.shift();
+      if (waiter !== undefined) waiter(call);
+      else this.#unclaimed.push(call);
+    }
+    return answered;
+  }
+}
+
+/** A server that holds `offset` bytes. */
+export const at = (offset: number, complete = false): TransportOutcome => ({ kind: 'offset', offset, complete });
