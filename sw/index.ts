@@ -21,5 +21,6 @@ export { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry.js';
 export { DEFAULT_CHUNK_POLICY, type ChunkPolicy } from './chunk-size.js';
 export { DEFAULT_TIMEOUT_POLICY, type TimeoutPolicy } from './transport/timeouts.js';
 export type { Transport, TransportOutcome, TransportUpload, AppendRequest, RequestContext } from './transport/port.js';
-export { StatusSliceTransport, type StatusSliceOptions } from './transport/status-slice.js';
+export { StatusSliceTransport } from './transport/status-slice.js';
+export { FetchHttpClient, type HttpClient, type HttpRequest, type HttpResponse, type SendOptions } from './transport/http-client.js';
 export type { StorageEstimateLike } from './admission.js';

@@ -12,6 +12,7 @@ import { RecordBook } from './record-book.js';
 import type { RecordStore } from './record-store.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 import type { Transport } from './transport/port.js';
+import { FetchHttpClient } from './transport/http-client.js';
 import { StatusSliceTransport } from './transport/status-slice.js';
 import { DEFAULT_TIMEOUT_POLICY, type TimeoutPolicy } from './transport/timeouts.js';
 
@@ -111,7 +112,7 @@ export function installUploader(options: InstallOptions = {}): UploadEngine {
     throw new UploadError('UNSUPPORTED', 'This worker has no Web Crypto (crypto.subtle) to hash chunks: serve it over https, or pass digest: false');
   }
   const store = options.store ?? new IdbRecordStore({ factory: requireIndexedDb(scope), files: options.files ?? 'blob' });
-  const transport = options.transport ?? new StatusSliceTransport({ fetch: (input, init) => scope.fetch(input, init), credentials: options.credentials ?? 'same-origin' });
+  const transport = options.transport ?? new StatusSliceTransport(new FetchHttpClient((input, init) => scope.fetch(input, init), options.credentials ?? 'same-origin'));
   const hook = options.headers;
   const headers: HeadersSource = async (upload, stored) => (hook === undefined ? stored : { ...stored, ...(await hook(upload)) });
   const book = new RecordBook(store, () => clock.now(), (event) => void broadcast(scope, event));

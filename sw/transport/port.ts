@@ -20,6 +20,8 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /** Headers for this request (stored ones and the `headers` hook's), e.g. authorisation. */
   readonly headers: Readonly<Record<string, string>>;
+  /** Body bytes handed to the network so far, where the HTTP client can tell. */
+  readonly onSent?: (bytes: number) => void;
 }
 
 export interface AppendRequest {

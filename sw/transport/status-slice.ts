@@ -15,33 +15,22 @@ import {
   parseComplete,
   UploadError,
 } from '../../src/protocol/index.js';
+import type { HttpClient, HttpResponse } from './http-client.js';
 import { httpError, parseRetryAfter, unreachable } from './http-errors.js';
 import type { AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from './port.js';
 
-export interface StatusSliceOptions {
-  readonly fetch: typeof fetch;
-  /** `same-origin` (default) or `include` for cookie sessions on another origin. */
-  readonly credentials?: RequestCredentials;
-}
-
 /** What a response looked like, as the pure classifier needs it. */
-export interface ResponseFacts {
-  readonly status: number;
-  readonly statusText?: string;
-  header(name: string): string | null;
-  readonly text: string;
-}
+export type ResponseFacts = Pick<HttpResponse, 'status' | 'header' | 'text'> & { readonly statusText?: string };
 
 /** A 409 that comes from the server having taken this file id for a file of another size: re-syncing would loop. */
 const PERMANENT_CONFLICTS: ReadonlySet<string> = new Set(['SIZE_MISMATCH']);
 
 export class StatusSliceTransport implements Transport {
-  readonly #fetch: typeof fetch;
-  readonly #credentials: RequestCredentials;
+  readonly #http: HttpClient;
 
-  constructor(options: StatusSliceOptions) {
-    this.#fetch = options.fetch;
-    this.#credentials = options.credentials ?? 'same-origin';
+  /** `http` carries the requests: `FetchHttpClient` in the worker, or a page's XHR for bodies. */
+  constructor(http: HttpClient) {
+    this.#http = http;
   }
 
   status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome> {
@@ -74,21 +63,11 @@ export class StatusSliceTransport implements Transport {
     body?: Blob,
   ): Promise<TransportOutcome> {
     try {
-      const response = await this.#fetch(`${upload.endpoint}${path}`, {
-        method,
-        headers: { ...ctx.headers, ...extra, [H_FILE_ID]: upload.fileId },
-        ...(body === undefined ? {} : { body }),
-        signal: ctx.signal,
-        credentials: this.#credentials,
-        cache: 'no-store',
-      });
-      const text = await response.text();
-      return classifyStatusSlice(method, {
-        status: response.status,
-        statusText: response.statusText,
-        header: (name) => response.headers.get(name),
-        text,
-      });
+      const response = await this.#http.send(
+        { method, url: `${upload.endpoint}${path}`, headers: { ...ctx.headers, ...extra, [H_FILE_ID]: upload.fileId }, ...(body === undefined ? {} : { body }) },
+        { signal: ctx.signal, ...(ctx.onSent === undefined ? {} : { onSent: ctx.onSent }) },
+      );
+      return classifyStatusSlice(method, response);
     } catch (cause) {
       if (ctx.signal.aborted) return { kind: 'aborted' };
       return { kind: 'failed', error: unreachable(`${method} ${path}`, cause) };
