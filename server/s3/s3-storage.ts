@@ -18,7 +18,7 @@ export interface S3StorageOptions {
   readonly bucket: string;
   /** Key prefix for everything this storage writes. Default ''. */
   readonly prefix?: string;
-  /** Bytes per multipart part (memory per upload is about twice this). Default 8 MiB, at least 5 MiB. */
+  /** Bytes per multipart part (memory per upload: up to three of them). Default 8 MiB, at least 5 MiB. */
   readonly partSize?: number;
   readonly clock?: Clock;
   /** Lease timing (renewal period, expiry of a silent holder, poll period of a waiter). */
