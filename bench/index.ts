@@ -1,11 +1,12 @@
-// `npm run bench [server|browser|resend|s3]`: every benchmark, or one, printing ratios measured in one run.
+// `npm run bench [server|browser|resend|speed|s3]`: every benchmark, or one, printing ratios measured in one run.
 import { runServerBench } from './server-bench.js';
 import { runBrowserBench } from './browser-bench.js';
 import { runResendBench } from './resend-bench.js';
+import { runSpeedBench } from './speed-bench.js';
 import { runS3Bench } from './s3-bench.js';
 
 const only = process.argv[2];
-const all = { server: runServerBench, resend: runResendBench, browser: runBrowserBench, s3: runS3Bench } as const;
+const all = { server: runServerBench, resend: runResendBench, browser: runBrowserBench, speed: runSpeedBench, s3: runS3Bench } as const;
 
 console.log(`resilient-upload benchmarks · node ${process.version} · ${new Date().toISOString()}`);
 for (const [name, run] of Object.entries(all)) {

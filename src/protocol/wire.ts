@@ -9,6 +9,15 @@ export const H_FILE_SIZE = 'X-File-Size';
 export const H_FILE_NAME = 'X-File-Name';
 /** RFC 9530 digest of the request body: `sha-256=:<base64>:`. */
 export const H_CONTENT_DIGEST = 'Content-Digest';
+/**
+ * Integrity of the whole file, checked once when the request that carries it completes the
+ * upload: `:<base64>:`, the SHA-256 of the concatenated SHA-256 digests of the file's consecutive
+ * FILE_DIGEST_PIECE-byte pieces (the last may be shorter; an empty file has no pieces). Pieces,
+ * not one SHA-256 of the whole file, because Web Crypto hashes only whole buffers: each piece is
+ * hashed at Web Crypto's speed and memory stays at one piece.
+ */
+export const H_FILE_DIGEST = 'X-File-Digest';
+export const FILE_DIGEST_PIECE = 8 * 1024 * 1024;
 
 /** Response headers. */
 export const H_UPLOAD_OFFSET = 'X-Upload-Offset';
@@ -17,7 +26,7 @@ export const H_UPLOAD_COMPLETE = 'X-Upload-Complete';
 /** Stable machine-readable code of an error response (see `ServerErrorCode`). */
 export const H_ERROR_CODE = 'X-Error-Code';
 
-export const REQUEST_HEADERS = [H_FILE_ID, H_START_BYTE, H_FILE_SIZE, H_FILE_NAME, H_CONTENT_DIGEST] as const;
+export const REQUEST_HEADERS = [H_FILE_ID, H_START_BYTE, H_FILE_SIZE, H_FILE_NAME, H_CONTENT_DIGEST, H_FILE_DIGEST] as const;
 export const RESPONSE_HEADERS = [H_UPLOAD_OFFSET, H_UPLOAD_COMPLETE, H_FILE_SIZE, H_ERROR_CODE] as const;
 
 export const MAX_FILE_ID_BYTES = 1024;
@@ -29,6 +38,7 @@ export type ServerErrorCode =
   | 'BAD_FILE_SIZE'
   | 'BAD_DIGEST'
   | 'DIGEST_MISMATCH'
+  | 'FILE_DIGEST_MISMATCH'
   | 'OFFSET_MISMATCH'
   | 'SIZE_MISMATCH'
   | 'TOO_LARGE'
@@ -90,6 +100,16 @@ export function parseContentDigest(value: string): Uint8Array | undefined {
   return undefined;
 }
 
+/** `:<base64>:` (an RFC 8941 byte sequence) as 32 bytes, or undefined. */
+export function parseFileDigest(value: string): Uint8Array | undefined {
+  const item = value.trim();
+  if (item.length < 2 || !item.startsWith(':') || !item.endsWith(':')) return undefined;
+  const b64 = item.slice(1, -1);
+  if (!BASE64.test(b64) || b64.length % 4 !== 0) return undefined;
+  const bytes = base64ToBytes(b64);
+  return bytes.length === 32 ? bytes : undefined;
+}
+
 export function formatContentDigest(sha256: Uint8Array): string {
   return `sha-256=:${bytesToBase64(sha256)}:`;
 }
@@ -113,7 +133,7 @@ export function parseComplete(value: string | null | undefined): boolean {
   return value?.trim() === '?1';
 }
 
-function bytesToBase64(bytes: Uint8Array): string {
+export function bytesToBase64(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += String.fromCharCode(b);
   return btoa(s);

@@ -20,7 +20,7 @@ describe('credentials', () => {
         token += 1;
         return { Authorization: `Bearer t${token}` };
       },
-      chunk: { initialBytes: 64 * 1024, minBytes: 64 * 1024, maxBytes: 64 * 1024, granularity: 64 * 1024 },
+      chunk: { initialBytes: 64 * 1024, minBytes: 64 * 1024, maxBytes: 64 * 1024, maxBytesWithoutDigest: 64 * 1024, granularity: 64 * 1024 },
     });
     kit.transport.respondWith((call) => (call.kind === 'status' ? at(0) : at(call.chunk!.start + call.chunk!.body.size, call.chunk!.start + call.chunk!.body.size === 200_000)));
     const view = await kit.add(200_000, 'a.bin', { 'X-App': 'stored', Authorization: 'Bearer stale' });
