@@ -129,6 +129,19 @@ export interface UploadStorage {
    * once: losing it only repeats a delivery after a restart (at least once). No-op when absent.
    */
   markNotified(ref: UploadRef): Promise<void>;
+  /**
+   * Optional, for storage that cannot read a partial upload back (S3 keeps it in multipart parts,
+   * which no API returns): the SHA-256 of each whole FILE_DIGEST_PIECE the upload holds, in order,
+   * and the bytes after the last whole piece, so the whole-file digest can be checked without
+   * read(). Undefined when it cannot tell (read() is used then).
+   */
+  pieces?(ref: UploadRef): Promise<HeldPieces | undefined>;
+}
+
+/** See UploadStorage.pieces. */
+export interface HeldPieces {
+  readonly hashes: readonly Uint8Array[];
+  readonly rest: Uint8Array;
 }
 
 /** The metadata every storage writes at completion; one place, so every backend adds safeName alike. */

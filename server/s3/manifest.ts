@@ -2,7 +2,7 @@
 // prefix, storageKey() (hex SHA-256 of namespace and id) and the namespace's own hash, never from
 // client text:
 //   <prefix>partial/<ns>/<key>.json         the manifest (below): the commit point of every write
-//   <prefix>partial/<ns>/<key>/tail-<uuid>  bytes below the part minimum, until more arrive
+//   <prefix>partial/<ns>/<key>/tail-<uuid>  the bytes after the last whole piece, until more arrive
 //   <prefix>complete/<key>                  the finished file (the multipart upload's target)
 //   <prefix>complete/<key>.json             its UploadMetadata
 //   <prefix>notify/<key>.json               a completed upload awaiting its onComplete delivery
@@ -30,6 +30,12 @@ export interface ManifestPart {
   readonly n: number;
   readonly size: number;
   readonly etag: string;
+  /**
+   * Hex SHA-256 of each FILE_DIGEST_PIECE of the part (parts are whole pieces, but for the last one
+   * that completion makes of the tail): the whole-file digest is checked from these, since S3
+   * cannot read the parts of an unfinished upload back.
+   */
+  readonly pieces?: readonly string[];
 }
 
 export interface ManifestTail {

@@ -1,18 +1,18 @@
-// Appending one request body to an upload in S3: the body is cut into parts (uploaded one at a
-// time while the next is read), bytes below the part minimum go to a tail object, and each change
-// is committed by a conditional manifest write (manifest-session.ts) before it counts.
+// Appending one request body to an upload in S3: the body is cut into parts of whole 8 MiB pieces
+// (two uploaded at a time while the next is read), the bytes after the last whole piece go to a
+// tail object, and each change is committed by a conditional manifest write (manifest-session.ts)
+// before it counts. Parts are whole pieces of the whole-file digest (FILE_DIGEST_PIECE), each with
+// its SHA-256 in the manifest, so that digest can be checked without reading parts back.
 // Without a digest every part is committed as soon as it is stored, and what is left when the
 // body ends or fails is committed too; with a digest nothing is committed until the whole body
 // matched it, then all of it in one write (all or nothing).
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { FILE_DIGEST_PIECE } from '../../src/protocol/wire.js';
 import { UploadServerError, toServerError } from '../errors.js';
 import type { AppendOptions } from '../storage.js';
 import type { Bucket } from './bucket.js';
 import type { Layout, ManifestPart, ManifestTail } from './manifest.js';
 import type { ManifestSession } from './manifest-session.js';
-
-/** S3's minimum size of every part but the last. */
-export const MIN_PART = 5 * 1024 * 1024;
 
 /** Parts uploaded at once per body: one S3 stream is slower than the client's. */
 const PARTS_IN_FLIGHT = 2;
@@ -26,7 +26,6 @@ export interface AppendTarget {
 
 export async function appendBody(t: AppendTarget, body: AsyncIterable<Uint8Array>, options: AppendOptions): Promise<{ offset: number }> {
   const { session } = t;
-  const size = session.manifest.size;
   const oldTail = session.manifest.tail;
   const hasher = options.digest ? createHash('sha256') : undefined;
   const buffer = new PartBuffer();
@@ -53,9 +52,10 @@ export async function appendBody(t: AppendTarget, body: AsyncIterable<Uint8Array
 
   /** Uploads a part (several may travel at once); commits or stages it in offset order. */
   const store = (part: Buffer): Promise<void> => {
-    const uploaded = (async () => {
+    const uploaded = (async (): Promise<ManifestPart> => {
+      const pieces = pieceHashes(part);
       const { n, uploadId } = await session.partNumber();
-      return { n, size: part.length, etag: await t.bucket.uploadPart(t.layout.data(session.key), uploadId, n, part) };
+      return { n, size: part.length, etag: await t.bucket.uploadPart(t.layout.data(session.key), uploadId, n, part), pieces };
     })();
     // Observed below, after the parts before it: this only keeps an early failure from counting as unhandled.
     uploaded.catch(() => undefined);
@@ -111,15 +111,16 @@ export async function appendBody(t: AppendTarget, body: AsyncIterable<Uint8Array
     if (!ok) throw (failure ?? new UploadServerError('DIGEST_MISMATCH')).withOffset(session.offset);
   }
   try {
-    // What is left becomes a part when big enough (or when it ends the file), else a new tail
-    // object under a name of its own, so a stale writer can never overwrite a committed tail.
-    const rest = buffer.length;
-    const last = size !== undefined && options.start + taken === size;
-    let tail: ManifestTail | undefined;
-    if (rest >= MIN_PART || (last && rest > 0)) {
-      await store(buffer.take(rest));
+    // What is left: its whole pieces become a part, the rest a new tail object under a name of its
+    // own, so a stale writer can never overwrite a committed tail.
+    const whole = Math.floor(buffer.length / FILE_DIGEST_PIECE) * FILE_DIGEST_PIECE;
+    if (whole > 0) {
+      await store(buffer.take(whole));
       if (storeError) throw storeError;
-    } else if (rest > 0) {
+    }
+    const rest = buffer.length;
+    let tail: ManifestTail | undefined;
+    if (rest > 0) {
       tail = { key: t.layout.tail(session.place, randomUUID()), size: rest };
       await t.bucket.put(tail.key, buffer.take(rest));
     }
@@ -129,6 +130,15 @@ export async function appendBody(t: AppendTarget, body: AsyncIterable<Uint8Array
   }
   if (failure) throw failure.withOffset(session.offset);
   return { offset: session.offset };
+}
+
+/** Hex SHA-256 of each FILE_DIGEST_PIECE of a part made of whole pieces. */
+function pieceHashes(part: Buffer): string[] {
+  const out: string[] = [];
+  for (let at = 0; at < part.length; at += FILE_DIGEST_PIECE) {
+    out.push(createHash('sha256').update(part.subarray(at, at + FILE_DIGEST_PIECE)).digest('hex'));
+  }
+  return out;
 }
 
 /** A tail's bytes, checked against the size the manifest gives it. */

@@ -3,10 +3,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { UploadServerError } from '../errors.js';
 import { completionMetadata } from '../storage.js';
-import type { AppendOptions, CompletedUpload, NamespaceUsage, SweepClaim, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from '../storage.js';
+import type { AppendOptions, CompletedUpload, HeldPieces, NamespaceUsage, SweepClaim, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from '../storage.js';
 import { systemClock, type Clock } from '../types.js';
 import { Bucket, type Stored } from './bucket.js';
-import { appendBody, MIN_PART, readTail } from './s3-append.js';
+import { FILE_DIGEST_PIECE } from '../../src/protocol/wire.js';
+import { appendBody, readTail } from './s3-append.js';
 import { Layout, namespaceGroup, offsetOf, placeOf, type Manifest, type ManifestPart, type UploadPlace } from './manifest.js';
 import { MAX_PARTS, ManifestSession } from './manifest-session.js';
 import { normalisePrefix } from './s3-config.js';
@@ -18,7 +19,10 @@ export interface S3StorageOptions {
   readonly bucket: string;
   /** Key prefix for everything this storage writes. Default ''. */
   readonly prefix?: string;
-  /** Bytes per multipart part (memory per upload: up to three of them). Default 8 MiB, at least 5 MiB. */
+  /**
+   * Bytes per multipart part, rounded up to whole 8 MiB pieces of the whole-file digest (memory per
+   * upload: up to three parts). Default 8 MiB.
+   */
   readonly partSize?: number;
   readonly clock?: Clock;
   /** Lease timing (renewal period, expiry of a silent holder, poll period of a waiter). */
@@ -41,7 +45,7 @@ export class S3Storage implements UploadStorage {
   constructor(options: S3StorageOptions) {
     this.#bucket = new Bucket(options.client, options.bucket);
     this.#layout = new Layout(normalisePrefix(options.prefix ?? ''));
-    this.#partSize = Math.max(MIN_PART, options.partSize ?? DEFAULT_PART);
+    this.#partSize = wholePieces(options.partSize ?? DEFAULT_PART);
     this.#clock = options.clock ?? systemClock;
     this.locks = new S3Leases(this.#bucket, this.#layout, () => this.init(), options.lease);
   }
@@ -248,6 +252,16 @@ export class S3Storage implements UploadStorage {
     await this.#bucket.delete(this.#layout.notice(p.key));
   }
 
+  /** The piece hashes of the committed parts and the tail's bytes (see UploadStorage.pieces). */
+  async pieces(ref: UploadRef): Promise<HeldPieces | undefined> {
+    const p = await this.#prepare(ref);
+    const m = (await this.#manifest(p))?.value;
+    // Completing (the tail made a last part of its own) or unknown: read() has what there is.
+    if (m?.state !== 'active' || m.parts.some((part) => part.pieces === undefined)) return undefined;
+    const hashes = m.parts.flatMap((part) => part.pieces!.map((h) => Buffer.from(h, 'hex')));
+    return { hashes, rest: m.tail ? await readTail(this.#bucket, m.tail) : new Uint8Array(0) };
+  }
+
   async #cancel(p: UploadPlace, st: Stored<Manifest>): Promise<void> {
     const m = st.value;
     const session = new ManifestSession(this.#bucket, this.#layout, p, st, m);
@@ -314,8 +328,7 @@ export class S3Storage implements UploadStorage {
    */
   #partSizeFor(size: number | undefined): number {
     if (size === undefined) return this.#partSize;
-    const needed = Math.ceil(size / (MAX_PARTS * 0.9) / (1024 * 1024)) * 1024 * 1024;
-    return Math.max(this.#partSize, needed);
+    return Math.max(this.#partSize, wholePieces(size / (MAX_PARTS * 0.9)));
   }
 
   #path(key: string): string {
@@ -326,4 +339,9 @@ export class S3Storage implements UploadStorage {
     await this.init();
     return placeOf(ref);
   }
+}
+
+/** `bytes` rounded up to whole pieces of the whole-file digest (at least one). */
+function wholePieces(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / FILE_DIGEST_PIECE)) * FILE_DIGEST_PIECE;
 }

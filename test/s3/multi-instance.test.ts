@@ -5,6 +5,7 @@ import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { storageKey } from '../../server/index.js';
 import type { Listening } from '../helpers/processes.js';
 import { call, digestOf, openPost, post, randomData, sha256, status, waitFor } from '../server/client.js';
+import { fileDigest } from '../helpers/hash.js';
 import { committedOffset, completedSha256, keysUnder, startInstance } from './instances.js';
 import { freshPrefix, s3Env, testClient } from './s3-env.js';
 
@@ -53,6 +54,32 @@ it('chunks alternate over the instances; each reports the same durable offset; t
     for (const s of seen) expect({ offset: Number(s.body), complete: s.complete }).toEqual({ offset: at, complete: at === data.length });
   }
   expect(await completedSha256(client, prefix, id)).toBe(sha256(data));
+});
+
+it('X-File-Digest is checked across instances: no instance saw every byte, the pieces in the manifest tell', async () => {
+  const data = randomData(19 * MiB + 777);
+  const wrong = Buffer.from(data);
+  wrong[wrong.length - 1]! ^= 1;
+  for (const [id, expected, good] of [['file-digest-ok.bin', data, true], ['file-digest-bad.bin', wrong, false]] as const) {
+    // 5 MiB and 6 MiB chunks: parts and tails, through every instance; the last POST declares the digest.
+    const sizes = [5 * MiB, 6 * MiB + 3, 5 * MiB];
+    let at = 0;
+    for (let i = 0; at < data.length; i++) {
+      const chunk = data.subarray(at, at + (sizes[i] ?? data.length));
+      const last = at + chunk.length === data.length;
+      const extra: Record<string, string> = last ? { 'X-File-Digest': fileDigest(expected) } : {};
+      const r = await post(nodes[i % 3]!.url, id, at, chunk, { 'X-File-Size': String(data.length), ...extra });
+      at += chunk.length;
+      if (last && !good) {
+        // Bytes that are not the file never complete; the partial is dropped and the client starts over.
+        expect(r).toMatchObject({ status: 422, code: 'FILE_DIGEST_MISMATCH' });
+        expect(await offsetAt(nodes[0]!, id)).toBe(0);
+      } else {
+        expect(r).toMatchObject({ status: 200, offset: at, complete: last });
+      }
+    }
+    if (good) expect(await completedSha256(client, prefix, id)).toBe(sha256(data));
+  }
 });
 
 it('a newer request on another instance takes over a stalled one within seconds; bytes sent on the old connection after that never land', async () => {
