@@ -70,6 +70,11 @@ export interface Manifest {
   readonly writer: string;
   /** Set with `completing`, so a completion finished again after a crash stores the same metadata. */
   readonly completedAt?: string;
+  /**
+   * With `completing`: the tail that became the last part. Its object stays until the completion
+   * ends, so the whole-file digest of a retried completion can still be checked (see pieces()).
+   */
+  readonly lastFromTail?: ManifestTail;
 }
 
 export function offsetOf(m: Manifest): number {

@@ -119,7 +119,12 @@ export class S3Storage implements UploadStorage {
       }
       // The commit point: from here the upload's bytes are frozen, and any instance finishes it.
       const completedAt = new Date(this.#clock.now()).toISOString();
-      await session.update((cur) => ({ ...cur, state: 'completing', completedAt, ...(last ? { parts: [...cur.parts, last], tail: undefined } : {}) }));
+      await session.update((cur) => ({
+        ...cur,
+        state: 'completing',
+        completedAt,
+        ...(last ? { parts: [...cur.parts, last], tail: undefined, lastFromTail: cur.tail } : {}),
+      }));
       m = session.manifest;
     }
     if (m?.state === 'completing') return this.#finish(p, m);
@@ -256,10 +261,13 @@ export class S3Storage implements UploadStorage {
   async pieces(ref: UploadRef): Promise<HeldPieces | undefined> {
     const p = await this.#prepare(ref);
     const m = (await this.#manifest(p))?.value;
-    // Completing (the tail made a last part of its own) or unknown: read() has what there is.
-    if (m?.state !== 'active' || m.parts.some((part) => part.pieces === undefined)) return undefined;
-    const hashes = m.parts.flatMap((part) => part.pieces!.map((h) => Buffer.from(h, 'hex')));
-    return { hashes, rest: m.tail ? await readTail(this.#bucket, m.tail) : new Uint8Array(0) };
+    if (m === undefined || m.state === 'cancelled') return undefined;
+    // A completion cut short: its last part is the former tail, whose object is still there.
+    const whole = m.lastFromTail ? m.parts.slice(0, -1) : m.parts;
+    const rest = m.lastFromTail ?? m.tail;
+    if (whole.some((part) => part.pieces === undefined)) return undefined;
+    const hashes = whole.flatMap((part) => part.pieces!.map((h) => Buffer.from(h, 'hex')));
+    return { hashes, rest: rest ? await readTail(this.#bucket, rest) : new Uint8Array(0) };
   }
 
   async #cancel(p: UploadPlace, st: Stored<Manifest>): Promise<void> {
