@@ -9,7 +9,6 @@ web views through the automation session.
 
 Options:
   --profile DIR          where website data lives (required)
-  --origin-quota BYTES   storage one origin may use (WebKit takes a ratio of the volume's size)
 """
 import argparse
 import os
@@ -27,16 +26,9 @@ NAME = 'resilient-upload-webkit'
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--profile', required=True)
-    parser.add_argument('--origin-quota', type=int)
     # WebKitWebDriver and MiniBrowser conventions: accepted, nothing to do.
     parser.add_argument('--automation', action='store_true')
     return parser.parse_args()
-
-
-def storage_ratio(profile: str, quota: int) -> float:
-    """WebKit sizes an origin's quota as a share of the profile's volume."""
-    volume = os.statvfs(profile)
-    return min(1.0, quota / (volume.f_blocks * volume.f_frsize))
 
 
 class Browser:
@@ -47,8 +39,6 @@ class Browser:
             'base_data_directory': os.path.join(profile, 'data'),
             'base_cache_directory': os.path.join(profile, 'cache'),
         }
-        if args.origin_quota is not None:
-            options['origin_storage_ratio'] = storage_ratio(profile, args.origin_quota)
         self.manager = WebKit2.WebsiteDataManager(**options)
         self.context = WebKit2.WebContext(website_data_manager=self.manager)
         self.context.set_automation_allowed(True)

@@ -31,6 +31,8 @@ export const webkitEngine: Engine = {
   missing: {
     stopWorker: 'WebKitGTK has no API or WebDriver command that stops a service worker (its worker lives in a web process it shares with pages)',
     networkEmulation: 'WebKitWebDriver has no offline or network-conditions command',
+    storageQuota:
+      'WebKitGTK 2.50 has no navigator.storage, and its per-origin quota (origin-storage-ratio of the profile volume, set to 8 MiB) did not stop a 24 MiB Blob going into IndexedDB',
   },
   assertInstalled,
   async launch(profileDir, options = {}) {
@@ -58,8 +60,8 @@ interface CreateSession {
 }
 
 async function createSession(url: string, profileDir: string, options: LaunchOptions): Promise<WebDriver> {
-  const args = [BROWSER, '--profile', profileDir, ...(options.storageQuotaBytes === undefined ? [] : ['--origin-quota', String(options.storageQuotaBytes)])];
-  const capabilities = new Capabilities({ 'webkitgtk:browserOptions': { binary: PYTHON, args } });
+  if (options.storageQuotaBytes !== undefined) throw new Error(`WebKit: ${webkitEngine.missing.storageQuota}`);
+  const capabilities = new Capabilities({ 'webkitgtk:browserOptions': { binary: PYTHON, args: [BROWSER, '--profile', profileDir] } });
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
