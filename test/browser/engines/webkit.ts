@@ -47,7 +47,8 @@ export const webkitEngine: Engine = {
         if (line.includes('CONSOLE') || line.includes('webkit-browser')) console.add(line);
       });
       const driver = await createSession(`http://127.0.0.1:${port}`, profileDir, options);
-      return new WebKitSession(driver, group, console);
+      const version = `WebKitGTK ${String((await driver.getCapabilities()).get('browserVersion'))}`;
+      return new WebKitSession(driver, group, console, version);
     } catch (error) {
       await group.stop();
       throw error;
@@ -140,7 +141,7 @@ function alive(group: number): boolean {
 
 class WebKitSession implements BrowserSession {
   readonly engine = 'webkit';
-  version = 'WebKitGTK';
+  readonly version: string;
   readonly #driver: WebDriver;
   readonly #group: ProcessGroup;
   readonly #console: ConsoleLog;
@@ -148,12 +149,12 @@ class WebKitSession implements BrowserSession {
   /** WebDriver has one current window: every command runs switched to its tab, one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(driver: WebDriver, group: ProcessGroup, console: ConsoleLog) {
+  constructor(driver: WebDriver, group: ProcessGroup, console: ConsoleLog, version: string) {
     this.#driver = driver;
     this.#group = group;
     this.#console = console;
+    this.version = version;
     this.#anchor = driver.getWindowHandle();
-    void driver.getCapabilities().then((c) => (this.version = `WebKitGTK ${String(c.get('browserVersion'))}`));
   }
 
   /** Runs `work` with `handle` as the current window. */
