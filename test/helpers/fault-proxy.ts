@@ -160,7 +160,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     },
     stats: () => ({ ...totals }),
     async close() {
-      hang?.release();
+      // Clear the hang before releasing it: a connection waiting in `while (hang !== undefined)`
+      // would otherwise await the same resolved promise forever, a microtask loop that starves
+      // the event loop (it hung a whole vitest worker at 100 % CPU).
+      const held = hang;
+      hang = undefined;
+      held?.release();
       for (const s of sockets) s.destroy();
       if (!offline) await new Promise<void>((resolve) => server.close(() => resolve()));
     },
