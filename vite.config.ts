@@ -64,8 +64,9 @@ export default defineConfig(({ mode }) => {
             name: 'browser',
             root,
             include: ['test/browser/**/*.test.ts'],
-            // One Chromium at a time: the machine has two cores.
+            // One browser at a time: the machine has two cores.
             fileParallelism: false,
+            globalSetup: ['test/browser/global-setup.ts'],
             testTimeout: 180_000,
             hookTimeout: 120_000,
           },
