@@ -38,9 +38,24 @@ export default defineConfig(({ mode }) => {
             name: 'unit',
             root,
             include: ['test/**/*.test.ts'],
-            exclude: ['test/browser/**', 'test/examples/**', 'node_modules/**'],
+            exclude: ['test/browser/**', 'test/s3/**', 'test/examples/**', 'node_modules/**'],
             testTimeout: 60_000,
             hookTimeout: 60_000,
+          },
+        },
+        {
+          extends: true,
+          test: {
+            // Against a real Ceph cluster that the global setup starts once and stops after.
+            name: 's3',
+            root,
+            include: ['test/s3/**/*.test.ts'],
+            globalSetup: ['test/s3/global-setup.ts'],
+            // After the unit and browser projects: Ceph and three server processes would take the
+            // two cores from their timing-sensitive tests.
+            sequence: { groupOrder: 1 },
+            testTimeout: 120_000,
+            hookTimeout: 120_000,
           },
         },
         {
@@ -50,8 +65,8 @@ export default defineConfig(({ mode }) => {
             name: 'examples',
             root,
             include: ['test/examples/**/*.test.ts'],
-            // After the other projects: never two Chromiums at once on two cores.
-            sequence: { groupOrder: 1 },
+            // Last: never two browsers at once, and not beside Ceph, on two cores.
+            sequence: { groupOrder: 2 },
             testTimeout: 180_000,
             hookTimeout: 300_000,
           },
@@ -62,8 +77,9 @@ export default defineConfig(({ mode }) => {
             name: 'browser',
             root,
             include: ['test/browser/**/*.test.ts'],
-            // One Chromium at a time: the machine has two cores.
+            // One browser at a time: the machine has two cores.
             fileParallelism: false,
+            globalSetup: ['test/browser/global-setup.ts'],
             testTimeout: 180_000,
             hookTimeout: 120_000,
           },

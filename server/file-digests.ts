@@ -31,6 +31,13 @@ export class PieceDigest {
     }
   }
 
+  /** A whole piece hashed elsewhere (see UploadStorage.pieces); only at a piece boundary. */
+  addPiece(hash: Uint8Array): void {
+    if (this.#inPiece !== 0) throw new Error('addPiece() inside a piece');
+    this.#pieces.push(Buffer.from(hash));
+    this.length += FILE_DIGEST_PIECE;
+  }
+
   digest(): Buffer {
     const pieces = this.#inPiece > 0 ? [...this.#pieces, this.#current.digest()] : this.#pieces;
     return createHash('sha256').update(Buffer.concat(pieces)).digest();
@@ -77,7 +84,13 @@ export class FileDigests {
     this.#running.delete(key);
     if (running === undefined || running.length !== size) {
       running = new PieceDigest();
-      for await (const chunk of (await storage.read(ref)) ?? []) running.update(chunk);
+      const held = await storage.pieces?.(ref);
+      if (held) {
+        for (const hash of held.hashes) running.addPiece(hash);
+        running.update(held.rest);
+      } else {
+        for await (const chunk of (await storage.read(ref)) ?? []) running.update(chunk);
+      }
     }
     const actual = running.digest();
     return actual.length === expected.length && timingSafeEqual(actual, expected);

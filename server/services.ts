@@ -3,13 +3,13 @@ import { guardBody, type BodyDeadlines } from './body.js';
 import type { CompletionDelivery } from './completions.js';
 import { FileDigests } from './file-digests.js';
 import type { UploadLimits } from './limits.js';
-import type { WriterLocks } from './locks.js';
+import type { UploadLocks } from './locks.js';
 import type { UploadServices } from './protocol.js';
 import { storageKey, type UploadStorage } from './storage.js';
 
 export function createUploadServices(parts: {
   storage: UploadStorage;
-  locks: WriterLocks;
+  locks: UploadLocks;
   limits: UploadLimits;
   completions: CompletionDelivery;
   deadlines: BodyDeadlines;
