@@ -136,7 +136,7 @@ describe.each(EXAMPLES)('examples/%s', (name) => {
   });
 });
 
-/** Stores one upload and pauses it (a stored upload to keep), then starts another (one in flight) at `rate`. */
+/** Stores one upload and pauses it (a stored upload to keep), then starts another (one in flight) at `rate`: slow enough (12 MiB at 1 MiB/s) that the update lands mid-upload on a busy machine. */
 async function storedAndInFlight(page: Page, site: Site, name: SiteName, rate: number): Promise<{ paused: Source; running: Source }> {
   const paused = await makeFile(name, 3 * MiB);
   const running = await makeFile(name, 12 * MiB);
@@ -168,7 +168,7 @@ describe('the app updates its service worker mid-upload', () => {
     // registerSW does not reload after an update, as the page was not controlled at its start).
     await page.reload();
     await ready(page);
-    const { paused, running } = await storedAndInFlight(page, site, 'vite-pwa-react', 2 * MiB);
+    const { paused, running } = await storedAndInFlight(page, site, 'vite-pwa-react', MiB);
 
     site.deploy();
     await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.update());
@@ -193,7 +193,7 @@ describe('the app updates its service worker mid-upload', () => {
   it('Workbox generateSW with skipWaiting: the new version replaces the old at once, mid-upload; the upload resumes in it, the stored one is kept', async () => {
     const site = sites.site('workbox-generate-sw');
     const page = await open(site);
-    const { paused, running } = await storedAndInFlight(page, site, 'workbox-generate-sw', 2 * MiB);
+    const { paused, running } = await storedAndInFlight(page, site, 'workbox-generate-sw', MiB);
 
     await page.evaluate(async () => {
       (globalThis as { firstWorker?: ServiceWorker | null }).firstWorker = (await navigator.serviceWorker.getRegistration())!.active;
