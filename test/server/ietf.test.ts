@@ -78,7 +78,7 @@ describe('optimistic creation (a native client: it sees the 104)', () => {
 describe('careful creation (a browser: no 104, so an empty or partial POST first)', () => {
   it('no 104 for a request with Origin or Sec-Fetch-Mode; 201 + Location + Upload-Limit; appends; the last completes', async () => {
     const data = randomData(30_000);
-    for (const browser of [{ Origin: 'http://app.example' }, { 'Sec-Fetch-Mode': 'cors' }]) {
+    for (const browser of [{ Origin: 'http://app.example' }, { 'Sec-Fetch-Mode': 'cors' }] as Array<Record<string, string>>) {
       const r = await draftRequest({ method: 'POST', url: `${srv.url}/files/`, headers: { 'Upload-Complete': '?0', 'Upload-Length': String(data.length), ...browser }, body: data.subarray(0, 10_000) });
       expect(r.informational).toEqual([]);
       expect(r.status).toBe(201);
