@@ -125,7 +125,7 @@ async function addFiles(uploader: Uploader, files: FileList | File[]): Promise<v
  * install the worker again.
  */
 function workerUrl(): string {
-  const keys = ['digest', 'concurrency', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'];
+  const keys = ['endpoint', 'protocol', 'digest', 'concurrency', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'];
   const params = new URLSearchParams([...new URLSearchParams(location.search)].filter(([key]) => keys.includes(key)));
   const query = params.toString();
   return query ? `/sw.js?${query}` : '/sw.js';
@@ -137,7 +137,8 @@ async function main(): Promise<void> {
   addEventListener('offline', () => showNetwork());
   let uploader: Uploader;
   try {
-    uploader = await createUploader({ serviceWorker: workerUrl(), endpoint: location.origin });
+    // No endpoint here: the worker's (its origin, or `?endpoint=` with `?protocol=`) applies.
+    uploader = await createUploader({ serviceWorker: workerUrl() });
   } catch (error) {
     say(`The uploader could not start: ${error instanceof Error ? error.message : String(error)}`);
     return;

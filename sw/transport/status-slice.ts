@@ -1,6 +1,7 @@
 // The status/slice wire protocol (GET /status, POST /upload with X-Start-Byte, DELETE /upload)
 // over an injected fetch. Never throws for HTTP or network trouble: every call resolves to an
 // outcome. The caller owns deadlines (through ctx.signal).
+export type { ResponseFacts } from './exchange.js';
 import {
   H_CONTENT_DIGEST,
   H_ERROR_CODE,
@@ -15,33 +16,21 @@ import {
   parseComplete,
   UploadError,
 } from '../../src/protocol/index.js';
-import { httpError, parseRetryAfter, unreachable } from './http-errors.js';
+import { HttpExchange, type HttpExchangeOptions, type ResponseFacts } from './exchange.js';
+import { failedAnswer } from './http-errors.js';
 import type { AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from './port.js';
 
-export interface StatusSliceOptions {
-  readonly fetch: typeof fetch;
-  /** `same-origin` (default) or `include` for cookie sessions on another origin. */
-  readonly credentials?: RequestCredentials;
-}
-
-/** What a response looked like, as the pure classifier needs it. */
-export interface ResponseFacts {
-  readonly status: number;
-  readonly statusText?: string;
-  header(name: string): string | null;
-  readonly text: string;
-}
+/** How the status/slice transport reaches the server (see HttpExchangeOptions). */
+export type StatusSliceOptions = HttpExchangeOptions;
 
 /** A 409 that comes from the server having taken this file id for a file of another size: re-syncing would loop. */
 const PERMANENT_CONFLICTS: ReadonlySet<string> = new Set(['SIZE_MISMATCH']);
 
 export class StatusSliceTransport implements Transport {
-  readonly #fetch: typeof fetch;
-  readonly #credentials: RequestCredentials;
+  readonly #http: HttpExchange;
 
   constructor(options: StatusSliceOptions) {
-    this.#fetch = options.fetch;
-    this.#credentials = options.credentials ?? 'same-origin';
+    this.#http = new HttpExchange(options);
   }
 
   status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome> {
@@ -73,26 +62,11 @@ export class StatusSliceTransport implements Transport {
     extra: Record<string, string>,
     body?: Blob,
   ): Promise<TransportOutcome> {
-    try {
-      const response = await this.#fetch(`${upload.endpoint}${path}`, {
-        method,
-        headers: { ...ctx.headers, ...extra, [H_FILE_ID]: upload.fileId },
-        ...(body === undefined ? {} : { body }),
-        signal: ctx.signal,
-        credentials: this.#credentials,
-        cache: 'no-store',
-      });
-      const text = await response.text();
-      return classifyStatusSlice(method, {
-        status: response.status,
-        statusText: response.statusText,
-        header: (name) => response.headers.get(name),
-        text,
-      });
-    } catch (cause) {
-      if (ctx.signal.aborted) return { kind: 'aborted' };
-      return { kind: 'failed', error: unreachable(`${method} ${path}`, cause) };
-    }
+    const sent = await this.#http.send(
+      { method, url: `${upload.endpoint}${path}`, headers: { ...extra, [H_FILE_ID]: upload.fileId }, ...(body === undefined ? {} : { body }) },
+      ctx,
+    );
+    return sent.kind === 'answer' ? classifyStatusSlice(method, sent.res) : sent;
   }
 }
 
@@ -110,7 +84,5 @@ export function classifyStatusSlice(method: string, res: ResponseFacts): Transpo
   if (res.status === 409 && !(serverCode !== undefined && PERMANENT_CONFLICTS.has(serverCode))) {
     return { kind: 'conflict', offset, complete };
   }
-  const error = httpError(res.status, res.text, serverCode, res.statusText);
-  const retryAfterMs = parseRetryAfter(res.header('Retry-After'));
-  return { kind: 'failed', error, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  return failedAnswer(res);
 }
