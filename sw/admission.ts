@@ -33,13 +33,14 @@ export interface EndpointDefaults {
   readonly protocol: UploadProtocol;
   /** The worker's endpoint, for its default protocol. */
   readonly endpoint: string;
+  /** The worker's origin: this project's server there serves the other protocols. */
+  readonly origin: string;
 }
 
-/** This server's own paths, for a protocol other than the worker's default: `/files/` for tus and the draft. */
+/** For a protocol other than the worker's default, this project's server at the worker's origin (`/files/` for tus and the draft). */
 function defaultEndpointOf(protocol: UploadProtocol, defaults: EndpointDefaults): string {
   if (protocol === defaults.protocol) return defaults.endpoint;
-  const origin = new URL(defaults.endpoint).origin;
-  return protocol === 'status-slice' ? origin : `${origin}/files/`;
+  return protocol === 'status-slice' ? defaults.origin : `${defaults.origin}/files/`;
 }
 
 /** The file's identity, protocol and endpoint, checked; throws `INVALID_ARGUMENT`. */

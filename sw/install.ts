@@ -11,7 +11,7 @@ import {
   type UploadProtocol,
   type UploadView,
 } from '../src/protocol/index.js';
-import { resolveEndpoint, type StorageEstimateLike } from './admission.js';
+import { resolveEndpoint, type EndpointDefaults, type StorageEstimateLike } from './admission.js';
 import { DEFAULT_CHUNK_POLICY, type ChunkPolicy } from './chunk-size.js';
 import { systemClock, type Clock } from './clock.js';
 import { Dispatcher, type HeadersSource } from './dispatcher.js';
@@ -221,10 +221,10 @@ function transports(scope: UploaderScope, credentials: RequestCredentials, diges
 }
 
 /** The default protocol and its endpoint: ours at the worker's origin unless given. */
-function defaultsOf(options: InstallOptions, origin: string): { protocol: UploadProtocol; endpoint: string } {
+function defaultsOf(options: InstallOptions, origin: string): EndpointDefaults {
   const protocol = options.protocol ?? 'status-slice';
   const endpoint = options.endpoint ?? (protocol === 'status-slice' ? origin : `${origin}/files/`);
-  return { protocol, endpoint: resolveEndpoint(endpoint, origin, protocol) };
+  return { protocol, endpoint: resolveEndpoint(endpoint, origin, protocol), origin };
 }
 
 function requireIndexedDb(scope: UploaderScope): IDBFactory {
