@@ -66,7 +66,7 @@ describe('TusTransport', () => {
   });
 
   it('a large file: created empty at status, then PATCHes from the offset; the first answer confirms the URL', async () => {
-    const { t, f } = transport((c) => {
+    const { t, f } = transport((c): Answer | undefined => {
       if (c.method === 'POST') return { status: 201, headers: { Location: 'https://tus.example/files/big' } };
       if (c.method === 'PATCH') return { status: 204, headers: { 'Upload-Offset': String(Number(c.headers['upload-offset']) + c.bodyBytes) } };
       return undefined;
