@@ -19,7 +19,7 @@ import {
 import { HttpExchange, type HttpExchangeOptions, type ResponseFacts } from './exchange.js';
 import { failedAnswer, isSuccess, malformedAnswer } from './http-errors.js';
 import type { AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from './port.js';
-import { confirmed, created, forgotten, noLocation, SMALL_FILE_BYTES, uploadUrl, withoutUrl } from './upload-url.js';
+import { confirmed, created, forgotten, noLocation, otherLength, SMALL_FILE_BYTES, uploadUrl, withoutUrl } from './upload-url.js';
 
 const V = { [UPLOAD_DRAFT_INTEROP_VERSION]: String(INTEROP_VERSION) };
 
@@ -46,10 +46,8 @@ export class IetfTransport implements Transport {
     if (!isSuccess(res)) return failure(res);
     const offset = parseSfInteger(res.header('Upload-Offset'));
     if (offset === undefined) return malformedAnswer(res, 'its offset retrieval has no Upload-Offset');
-    const length = parseSfInteger(res.header('Upload-Length'));
-    if (length !== undefined && length !== upload.size) {
-      return { kind: 'failed', error: new UploadError('REJECTED', `The upload at ${url} is ${length} bytes long, this file ${upload.size}`) };
-    }
+    const mismatch = otherLength(upload, parseSfInteger(res.header('Upload-Length')));
+    if (mismatch !== undefined) return mismatch;
     return { kind: 'offset', offset, complete: parseSfBoolean(res.header(UPLOAD_COMPLETE)) === true, ...confirmed(upload) };
   }
 

@@ -22,7 +22,7 @@ import { parseByteCount } from '../../src/protocol/wire.js';
 import { HttpExchange, type HttpExchangeOptions, type ResponseFacts } from './exchange.js';
 import { failedAnswer, isSuccess as ok, malformedAnswer as serverError } from './http-errors.js';
 import type { AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from './port.js';
-import { confirmed, created, forgotten, noLocation, SMALL_FILE_BYTES, uploadUrl, withoutUrl } from './upload-url.js';
+import { confirmed, created, forgotten, noLocation, otherLength, SMALL_FILE_BYTES, uploadUrl, withoutUrl } from './upload-url.js';
 
 export interface TusOptions extends HttpExchangeOptions {
   /** Chunks carry a SHA-256 (the loop's digests are on): the server must offer the sha256 checksum. */
@@ -66,10 +66,8 @@ export class TusTransport implements Transport {
     if (!ok(res)) return failure(res);
     const offset = parseByteCount(res.header(UPLOAD_OFFSET) ?? '');
     if (offset === undefined) return serverError(res, 'its HEAD answer has no Upload-Offset');
-    const length = parseByteCount(res.header(UPLOAD_LENGTH) ?? '');
-    if (length !== undefined && length !== upload.size) {
-      return { kind: 'failed', error: new UploadError('REJECTED', `The upload at ${url} is ${length} bytes long, this file ${upload.size}`) };
-    }
+    const mismatch = otherLength(upload, parseByteCount(res.header(UPLOAD_LENGTH) ?? ''));
+    if (mismatch !== undefined) return mismatch;
     return { kind: 'offset', offset, complete: offset === upload.size, ...confirmed(upload) };
   }
 

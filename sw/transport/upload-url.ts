@@ -51,3 +51,9 @@ export function withoutUrl(upload: TransportUpload): TransportUpload {
 export function noLocation(status: number): TransportOutcome {
   return { kind: 'failed', error: new UploadError('SERVER', `HTTP ${status}: the server created the upload but sent no usable Location`, { status }) };
 }
+
+/** The server's upload at this URL has another length than the file: it belongs to another file. */
+export function otherLength(upload: TransportUpload, length: number | undefined): TransportOutcome | undefined {
+  if (length === undefined || length === upload.size) return undefined;
+  return { kind: 'failed', error: new UploadError('REJECTED', `The upload at ${uploadUrl(upload) ?? ''} is ${length} bytes long, this file ${upload.size}`) };
+}
