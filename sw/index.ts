@@ -23,3 +23,7 @@ export { DEFAULT_TIMEOUT_POLICY, type TimeoutPolicy } from './transport/timeouts
 export type { Transport, TransportOutcome, TransportUpload, AppendRequest, RequestContext } from './transport/port.js';
 export { StatusSliceTransport, type StatusSliceOptions } from './transport/status-slice.js';
 export type { StorageEstimateLike } from './admission.js';
+export { TusTransport, type TusOptions } from './transport/tus.js';
+export { IetfTransport, type IetfOptions } from './transport/ietf.js';
+export { ProtocolRouter } from './transport/router.js';
+export type { HttpExchangeOptions } from './transport/exchange.js';
