@@ -38,9 +38,24 @@ export default defineConfig(({ mode }) => {
             name: 'unit',
             root,
             include: ['test/**/*.test.ts'],
-            exclude: ['test/browser/**', 'test/interop/**', 'node_modules/**'],
+            exclude: ['test/browser/**', 'test/s3/**', 'test/interop/**', 'node_modules/**'],
             testTimeout: 60_000,
             hookTimeout: 60_000,
+          },
+        },
+        {
+          extends: true,
+          test: {
+            // Against a real Ceph cluster that the global setup starts once and stops after.
+            name: 's3',
+            root,
+            include: ['test/s3/**/*.test.ts'],
+            globalSetup: ['test/s3/global-setup.ts'],
+            // After the unit and browser projects: Ceph and three server processes would take the
+            // two cores from their timing-sensitive tests.
+            sequence: { groupOrder: 1 },
+            testTimeout: 120_000,
+            hookTimeout: 120_000,
           },
         },
         {
@@ -49,8 +64,9 @@ export default defineConfig(({ mode }) => {
             name: 'browser',
             root,
             include: ['test/browser/**/*.test.ts'],
-            // One Chromium at a time: the machine has two cores.
+            // One browser at a time: the machine has two cores.
             fileParallelism: false,
+            globalSetup: ['test/browser/global-setup.ts'],
             testTimeout: 180_000,
             hookTimeout: 120_000,
           },

@@ -1,17 +1,20 @@
-// Side by side in one run, in headless Chromium: the service worker vs a plain page XHR POST to
-// the same server, vs tus-js-client against @tus/server; memory for 16 MiB vs 1 GiB; resume latency.
+// Side by side in one run, in each engine (Chromium, Firefox ESR, WebKitGTK; BENCH_ENGINES picks
+// some): the service worker vs that engine's own page XHR POST of the same file to the same
+// server, the worker without Content-Digest, and tus-js-client against @tus/server. Chromium
+// adds memory for 16 MiB vs 1 GiB and the offline → online resume latency (devtools offline).
 import { open, readdir, rm, utimes } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { DEMO_DIR, REPO, assertDemoBuilt, launch, openDemo, tempDir } from '../test/browser/harness.js';
+import { selectedEngines, type BrowserSession, type Engine, type Tab } from '../test/browser/engines/index.js';
+import { DEMO_DIR, REPO, assertDemoBuilt, openDemo, tempDir } from '../test/browser/harness.js';
 import { freePort, peakSampler, rssOf, rssOfProcessesWith, spawnListening, type Listening } from '../test/helpers/processes.js';
 import { startFaultProxy } from '../test/helpers/fault-proxy.js';
 import { MiB, median, mibps, printTable, verdict, type Row } from './table.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const SIZE = 256 * MiB;
 
-async function writeRandomFile(path: string, size: number): Promise<void> {
+export async function writeRandomFile(path: string, size: number): Promise<void> {
   const handle = await open(path, 'w');
   const block = randomBytes(16 * MiB);
   for (let written = 0; written < size; written += block.length) {
@@ -20,7 +23,7 @@ async function writeRandomFile(path: string, size: number): Promise<void> {
   await handle.close();
 }
 
-function startOurs(uploadDir: string, port = 0): Promise<Listening> {
+export function startOurs(uploadDir: string, port = 0): Promise<Listening> {
   return spawnListening(process.execPath, [join(REPO, 'dist/lib/server/cli.js')], {
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -45,52 +48,66 @@ async function freshen(path: string, round: number): Promise<void> {
   await utimes(path, t, t);
 }
 
-async function ensureBenchInput(page: Page): Promise<void> {
-  await page.evaluate(() => {
+/** A hidden file input the benchmark picks into, so the page's own uploader does not see the file. */
+export async function pickIntoBenchInput(tab: Tab, path: string): Promise<void> {
+  await tab.evaluate(() => {
     if (document.querySelector('#bench')) return;
     const input = document.createElement('input');
     input.type = 'file';
     input.id = 'bench';
-    input.hidden = true;
     document.body.append(input);
-  });
+  }, null);
+  await tab.pick('#bench', [path]);
 }
 
-async function xhrUpload(page: Page, path: string, round: number): Promise<number> {
-  await ensureBenchInput(page);
-  await page.setInputFiles('#bench', path);
-  return page.evaluate(
-    (id) =>
+/** One XMLHttpRequest POST of the picked file, timed in the page. */
+export async function xhrUpload(tab: Tab, path: string, id: string): Promise<number> {
+  await pickIntoBenchInput(tab, path);
+  return tab.evaluate(
+    (fileId) =>
       new Promise<number>((resolve, reject) => {
         const file = document.querySelector<HTMLInputElement>('#bench')!.files![0]!;
         const xhr = new XMLHttpRequest();
         const t0 = performance.now();
         xhr.open('POST', '/upload');
-        xhr.setRequestHeader('X-File-Id', id);
+        xhr.setRequestHeader('X-File-Id', fileId);
         xhr.setRequestHeader('X-Start-Byte', '0');
         xhr.onload = () => (xhr.status === 200 ? resolve(performance.now() - t0) : reject(new Error(`XHR ${xhr.status}`)));
         xhr.onerror = () => reject(new Error('XHR failed'));
         xhr.send(file);
       }),
-    `bench-xhr-${round}-${Date.now()}`,
+    id,
   );
 }
 
-/** Time from pick to done; `stored` gets the part until the worker had it in IndexedDB (the row shows). */
-async function swUpload(page: Page, path: string, stored?: number[]): Promise<number> {
-  const before = await page.locator('li[data-state="done"]').count();
-  const rowsBefore = await page.locator('li[data-upload-id]').count();
-  const t0 = Date.now();
-  await page.setInputFiles('#file', path);
-  await page.waitForFunction((n) => document.querySelectorAll('li[data-upload-id]').length > n, rowsBefore, { polling: 10, timeout: 600_000 });
-  stored?.push(Date.now() - t0);
-  await page.waitForFunction((n) => document.querySelectorAll('li[data-state="done"]').length > n, before, { polling: 20, timeout: 600_000 });
-  return Date.now() - t0;
+/** Time from the pick (the input's change event, in the page) to done; `storedMs` until its row showed (stored in IndexedDB). */
+export async function swUpload(tab: Tab, path: string): Promise<{ ms: number; storedMs: number }> {
+  await tab.evaluate(() => {
+    const bench = { t0: 0, rows: document.querySelectorAll('li[data-upload-id]').length, done: document.querySelectorAll('li[data-state="done"]').length };
+    (globalThis as { __bench?: typeof bench }).__bench = bench;
+    document.querySelector('#file')!.addEventListener('change', () => (bench.t0 = performance.now()), { once: true, capture: true });
+  }, null);
+  await tab.pick('#file', [path]);
+  return tab.evaluate(
+    () =>
+      new Promise<{ ms: number; storedMs: number }>((resolve) => {
+        const bench = (globalThis as { __bench?: { t0: number; rows: number; done: number } }).__bench!;
+        let storedMs = -1;
+        const poll = (): void => {
+          const now = performance.now();
+          if (storedMs < 0 && bench.t0 > 0 && document.querySelectorAll('li[data-upload-id]').length > bench.rows) storedMs = now - bench.t0;
+          if (document.querySelectorAll('li[data-state="done"]').length > bench.done) resolve({ ms: now - bench.t0, storedMs });
+          else setTimeout(poll, 10);
+        };
+        poll();
+      }),
+    null,
+  );
 }
 
-async function tusUpload(page: Page, path: string): Promise<number> {
-  await page.setInputFiles('#bench', path);
-  return page.evaluate(
+async function tusUpload(tab: Tab, path: string): Promise<number> {
+  await tab.pick('#bench', [path]);
+  return tab.evaluate(
     () =>
       new Promise<number>((resolve, reject) => {
         const file = document.querySelector<HTMLInputElement>('#bench')!.files![0]!;
@@ -104,120 +121,123 @@ async function tusUpload(page: Page, path: string): Promise<number> {
           onError: (e: Error) => reject(e),
         }).start();
       }),
+    null,
   );
 }
 
-export async function runBrowserBench(): Promise<Row[]> {
-  assertDemoBuilt();
-  const files = await tempDir('bench-files');
-  const profile = await tempDir('bench-profile');
-  const oursDir = await tempDir('bench-ours');
-  const tusDir = await tempDir('bench-tus');
-  const ours = await startOurs(oursDir.path);
-  // A second origin (its own worker registration) whose worker sends no Content-Digest.
-  const plainDir = await tempDir('bench-plain');
-  const plain = await startOurs(plainDir.path);
-  const tus = await startTus(tusDir.path);
-  const context = await launch(profile.path);
-  // tsx (esbuild keepNames) wraps named functions in `__name(...)`; functions sent to
-  // page.evaluate run in the page, where that helper does not exist.
-  await context.addInitScript('globalThis.__name = (fn) => fn;');
-  const rows: Row[] = [];
-  try {
-    const big = join(files.path, 'bench-256.bin');
-    await writeRandomFile(big, 256 * MiB);
-    const demo = await openDemo(context, ours.url);
-    const plainDemo = await openDemo(context, `${plain.url}/?digest=0`);
-    const tusPage = await context.newPage();
-    await tusPage.goto(tus.url);
-
-    const times = { xhr: [] as number[], sw: [] as number[], plain: [] as number[], tus: [] as number[] };
-    const stored: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      await freshen(big, round);
-      // The order turns every round: the disk's write-back of one upload must not always land on the same next one.
-      const runs: [keyof typeof times, () => Promise<number>][] = [
-        ['xhr', () => xhrUpload(demo, big, round)],
-        ['sw', () => swUpload(demo, big, stored)],
-        ['plain', () => swUpload(plainDemo, big)],
-        ['tus', () => tusUpload(tusPage, big)],
-      ];
-      for (let i = 0; i < runs.length; i++) {
-        const [name, run] = runs[(i + round) % runs.length]!;
-        times[name].push(await run());
-      }
-      await demo.click('#clear-completed');
-      await plainDemo.click('#clear-completed');
-      await Promise.all([emptyDir(join(oursDir.path, 'complete')), emptyDir(join(plainDir.path, 'complete')), emptyDir(tusDir.path)]);
-    }
-    const [xhr, sw, tusMs] = [median(times.xhr), median(times.sw), median(times.tus)];
-    const size = 256 * MiB;
-    rows.push(
-      { measure: '256 MiB, page XHR single POST (MiB/s)', value: mibps(size, xhr).toFixed(0) },
-      { measure: '256 MiB, service worker (MiB/s, from pick to done)', value: mibps(size, sw).toFixed(0) },
-      { measure: '  of which: pick → stored in IndexedDB (ms, median)', value: median(stored).toFixed(0) },
-      { measure: '256 MiB, service worker without Content-Digest (MiB/s)', value: mibps(size, median(times.plain)).toFixed(0) },
-      { measure: '256 MiB, tus-js-client → @tus/server (MiB/s)', value: mibps(size, tusMs).toFixed(0) },
-      { measure: 'service worker / XHR', value: `${(xhr / sw).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(xhr / sw >= 0.9) },
-      { measure: 'service worker / tus', value: `${(tusMs / sw).toFixed(2)}×`, target: '≥ 1.0×', verdict: verdict(tusMs / sw >= 1.0) },
-    );
-
-    // Memory: the same path for 16 MiB and 1 GiB; growth must not follow the file size.
-    const peaks: Record<string, { browser: number; server: number }> = {};
-    for (const [label, size] of [['16 MiB', 16 * MiB], ['1 GiB', 1024 * MiB]] as const) {
-      const path = join(files.path, `mem-${size}.bin`);
-      await writeRandomFile(path, size);
-      const browser = peakSampler(() => rssOfProcessesWith(profile.path));
-      const server = peakSampler(() => rssOf(ours.process.pid!));
-      await swUpload(demo, path);
-      peaks[label] = { browser: browser.stop(), server: server.stop() };
-      await rm(path);
-      await emptyDir(join(oursDir.path, 'complete'));
-    }
-    const browserGrowth = (peaks['1 GiB']!.browser - peaks['16 MiB']!.browser) / MiB;
-    const serverGrowth = (peaks['1 GiB']!.server - peaks['16 MiB']!.server) / MiB;
-    rows.push(
-      { measure: 'browser peak RSS, 16 MiB → 1 GiB (MiB)', value: `${(peaks['16 MiB']!.browser / MiB).toFixed(0)} → ${(peaks['1 GiB']!.browser / MiB).toFixed(0)}` },
-      { measure: 'browser RSS growth (MiB)', value: browserGrowth.toFixed(0), target: '< 64', verdict: verdict(browserGrowth < 64) },
-      { measure: 'server peak RSS, 16 MiB → 1 GiB (MiB)', value: `${(peaks['16 MiB']!.server / MiB).toFixed(0)} → ${(peaks['1 GiB']!.server / MiB).toFixed(0)}` },
-      { measure: 'server RSS growth (MiB)', value: serverGrowth.toFixed(0), target: '< 64', verdict: verdict(serverGrowth < 64) },
-    );
-
-    printTable('Browser: throughput and memory', rows);
-    rows.push(...(await resumeBench(context, ours.port, files.path)));
-  } finally {
-    await context.close();
-    await Promise.all([ours.kill('SIGTERM'), plain.kill('SIGTERM'), tus.kill('SIGTERM')]);
-    await Promise.all([files.remove(), profile.remove(), oursDir.remove(), plainDir.remove(), tusDir.remove()]);
-  }
-  printTable('Browser (headless Chromium, one run): all figures', rows);
-  return rows;
+interface Servers {
+  readonly ours: Listening;
+  readonly oursDir: string;
+  /** A second origin (its own worker registration) whose worker sends no Content-Digest. */
+  readonly plain: Listening;
+  readonly plainDir: string;
+  readonly tus: Listening;
+  readonly tusDir: string;
 }
 
-/** Offline → online with the tab open, through a proxy (its own origin, so its own worker). */
-async function resumeBench(context: Awaited<ReturnType<typeof launch>>, serverPort: number, dir: string): Promise<Row[]> {
+async function throughput(engine: Engine, session: BrowserSession, servers: Servers, big: string): Promise<Row[]> {
+  const demo = await openDemo(session, servers.ours.url);
+  const plainDemo = await openDemo(session, `${servers.plain.url}/?digest=0`);
+  const tusPage = await session.open(servers.tus.url);
+  const times = { xhr: [] as number[], sw: [] as number[], plain: [] as number[], tus: [] as number[] };
+  const stored: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    await freshen(big, round);
+    // The order turns every round: the disk's write-back of one upload must not always land on the same next one.
+    const runs: [keyof typeof times, () => Promise<number>][] = [
+      ['xhr', () => xhrUpload(demo, big, `bench-xhr-${engine.name}-${round}-${Date.now()}`)],
+      ['sw', async () => {
+        const { ms, storedMs } = await swUpload(demo, big);
+        stored.push(storedMs);
+        return ms;
+      }],
+      ['plain', async () => (await swUpload(plainDemo, big)).ms],
+      ['tus', () => tusUpload(tusPage, big)],
+    ];
+    for (let i = 0; i < runs.length; i++) {
+      const [name, run] = runs[(i + round) % runs.length]!;
+      times[name].push(await run());
+    }
+    await demo.click('#clear-completed');
+    await plainDemo.click('#clear-completed');
+    await Promise.all([emptyDir(join(servers.oursDir, 'complete')), emptyDir(join(servers.plainDir, 'complete')), emptyDir(servers.tusDir)]);
+  }
+  await Promise.all([demo.close(), plainDemo.close(), tusPage.close()]);
+  const [xhr, sw, tus] = [median(times.xhr), median(times.sw), median(times.tus)];
+  const e = session.version;
+  const range = (ms: number[]): string => `${mibps(SIZE, Math.max(...ms)).toFixed(0)}–${mibps(SIZE, Math.min(...ms)).toFixed(0)}`;
+  return [
+    { measure: `${e}: page XHR single POST (MiB/s, median; range)`, value: `${mibps(SIZE, xhr).toFixed(0)} (${range(times.xhr)})` },
+    { measure: `${e}: service worker, pick to done (MiB/s)`, value: `${mibps(SIZE, sw).toFixed(0)} (${range(times.sw)})` },
+    { measure: `${e}:   of which pick → stored in IndexedDB (ms)`, value: median(stored).toFixed(0) },
+    { measure: `${e}: service worker without Content-Digest (MiB/s)`, value: `${mibps(SIZE, median(times.plain)).toFixed(0)} (${range(times.plain)})` },
+    { measure: `${e}: tus-js-client → @tus/server (MiB/s)`, value: `${mibps(SIZE, tus).toFixed(0)} (${range(times.tus)})` },
+    { measure: `${e}: service worker / XHR`, value: `${(xhr / sw).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(xhr / sw >= 0.9) },
+    { measure: `${e}: service worker / tus`, value: `${(tus / sw).toFixed(2)}×`, target: '≥ 1.0×', verdict: verdict(tus / sw >= 1.0) },
+  ];
+}
+
+/** Memory for the same path with 16 MiB and 1 GiB: growth must not follow the file size (Chromium: its processes carry the profile path). */
+async function memory(session: BrowserSession, servers: Servers, profile: string, dir: string): Promise<Row[]> {
+  const demo = await openDemo(session, servers.ours.url);
+  const peaks: Record<string, { browser: number; server: number }> = {};
+  for (const [label, size] of [['16 MiB', 16 * MiB], ['1 GiB', 1024 * MiB]] as const) {
+    const path = join(dir, `mem-${size}.bin`);
+    await writeRandomFile(path, size);
+    const browser = peakSampler(() => rssOfProcessesWith(profile));
+    const server = peakSampler(() => rssOf(servers.ours.process.pid!));
+    await swUpload(demo, path);
+    peaks[label] = { browser: browser.stop(), server: server.stop() };
+    await rm(path);
+    await emptyDir(join(servers.oursDir, 'complete'));
+  }
+  await demo.close();
+  const browserGrowth = (peaks['1 GiB']!.browser - peaks['16 MiB']!.browser) / MiB;
+  const serverGrowth = (peaks['1 GiB']!.server - peaks['16 MiB']!.server) / MiB;
+  const e = session.version;
+  return [
+    { measure: `${e}: browser peak RSS, 16 MiB → 1 GiB (MiB)`, value: `${(peaks['16 MiB']!.browser / MiB).toFixed(0)} → ${(peaks['1 GiB']!.browser / MiB).toFixed(0)}` },
+    { measure: `${e}: browser RSS growth (MiB)`, value: browserGrowth.toFixed(0), target: '< 64', verdict: verdict(browserGrowth < 64) },
+    { measure: 'server peak RSS, 16 MiB → 1 GiB (MiB)', value: `${(peaks['16 MiB']!.server / MiB).toFixed(0)} → ${(peaks['1 GiB']!.server / MiB).toFixed(0)}` },
+    { measure: 'server RSS growth (MiB)', value: serverGrowth.toFixed(0), target: '< 64', verdict: verdict(serverGrowth < 64) },
+  ];
+}
+
+/** Devtools offline → online with the tab open, through a proxy (its own origin, so its own worker). */
+async function resume(session: BrowserSession, serverPort: number, dir: string): Promise<Row[]> {
   const proxy = await startFaultProxy({ targetPort: serverPort, port: await freePort() });
   // Slow enough that five offline/online rounds fit in one upload.
   proxy.setRate(16 * MiB);
   const path = join(dir, 'resume.bin');
   await writeRandomFile(path, 384 * MiB);
-  const page = await openDemo(context, proxy.url);
+  const page = await openDemo(session, proxy.url);
   const latencies: number[] = [];
   const progressLatencies: number[] = [];
+  const firstRow = (state?: string): Promise<{ state: string; offset: number } | null> =>
+    page.evaluate((s) => {
+      const li = document.querySelector<HTMLLIElement>(s ? `li[data-state="${s}"]` : 'li[data-upload-id]');
+      return li ? { state: li.dataset.state ?? '', offset: Number(li.dataset.offset ?? 0) } : null;
+    }, state ?? '');
+  const waitFor = async (state: string): Promise<void> => {
+    const deadline = Date.now() + 60_000;
+    while ((await firstRow(state)) === null) {
+      if (Date.now() > deadline) throw new Error(`no row ${state} within 60 s`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
   try {
-    await page.setInputFiles('#file', path);
-    const offset = (): Promise<number> => page.evaluate(() => Number(document.querySelector('li[data-upload-id]')?.getAttribute('data-offset') ?? 0));
+    await page.pick('#file', [path]);
     for (let i = 0; i < 5; i++) {
-      await page.waitForFunction(() => document.querySelector('li[data-state="uploading"]') !== null, undefined, { timeout: 60_000 });
-      await context.setOffline(true);
-      await page.waitForFunction(() => document.querySelector('li[data-state="waiting"]') !== null, undefined, { timeout: 60_000 });
+      await waitFor('uploading');
+      await session.setOffline(true);
+      await waitFor('waiting');
       const bytes = proxy.stats().clientToServerBytes;
-      const confirmed = await offset();
+      const confirmed = (await firstRow())?.offset;
       const t0 = Date.now();
-      await context.setOffline(false);
+      await session.setOffline(false);
       while (proxy.stats().clientToServerBytes === bytes && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 5));
       latencies.push(Date.now() - t0);
-      while ((await offset()) === confirmed && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
+      while ((await firstRow())?.offset === confirmed && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
       progressLatencies.push(Date.now() - t0);
     }
   } finally {
@@ -226,7 +246,49 @@ async function resumeBench(context: Awaited<ReturnType<typeof launch>>, serverPo
   }
   const first = median(latencies);
   return [
-    { measure: 'back online → first byte sent (ms, median of 5)', value: first.toFixed(0), target: '≤ 1000', verdict: verdict(first <= 1000) },
-    { measure: 'back online → next confirmed offset (ms, median)', value: median(progressLatencies).toFixed(0) },
+    { measure: `${session.version}: back online → first byte sent (ms, median of 5)`, value: first.toFixed(0), target: '≤ 1000', verdict: verdict(first <= 1000) },
+    { measure: `${session.version}: back online → next confirmed offset (ms, median)`, value: median(progressLatencies).toFixed(0) },
   ];
+}
+
+export async function runBrowserBench(): Promise<Row[]> {
+  assertDemoBuilt();
+  const engines = selectedEngines(process.env.BENCH_ENGINES ?? process.env.BROWSER_ENGINES);
+  for (const engine of engines) engine.assertInstalled();
+  const files = await tempDir('bench-files');
+  const dirs = await Promise.all(['ours', 'plain', 'tus'].map((n) => tempDir(`bench-${n}`)));
+  const [oursDir, plainDir, tusDir] = dirs as [(typeof dirs)[0], (typeof dirs)[0], (typeof dirs)[0]];
+  const servers: Servers = {
+    ours: await startOurs(oursDir.path),
+    oursDir: oursDir.path,
+    plain: await startOurs(plainDir.path),
+    plainDir: plainDir.path,
+    tus: await startTus(tusDir.path),
+    tusDir: tusDir.path,
+  };
+  const rows: Row[] = [];
+  try {
+    const big = join(files.path, 'bench-256.bin');
+    await writeRandomFile(big, SIZE);
+    // One browser at a time, each on a fresh profile.
+    for (const engine of engines) {
+      const profile = await tempDir(`bench-profile-${engine.name}`);
+      const session = await engine.launch(profile.path);
+      try {
+        const mine = await throughput(engine, session, servers, big);
+        if (engine.name === 'chromium') mine.push(...(await memory(session, servers, profile.path, files.path)));
+        if (engine.missing.networkEmulation === undefined) mine.push(...(await resume(session, servers.ours.port, files.path)));
+        printTable(`Browser: ${session.version}`, mine);
+        rows.push(...mine);
+      } finally {
+        await session.close();
+        await profile.remove();
+      }
+    }
+  } finally {
+    await Promise.all([servers.ours.kill('SIGTERM'), servers.plain.kill('SIGTERM'), servers.tus.kill('SIGTERM')]);
+    await Promise.all([files.remove(), ...dirs.map((d) => d.remove())]);
+  }
+  printTable(`Browsers (${engines.map((e) => e.name).join(', ')}), one run: all figures`, rows);
+  return rows;
 }

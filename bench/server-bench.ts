@@ -37,7 +37,7 @@ function runBaselineServer(dir: string): void {
   });
 }
 
-interface Scenario {
+export interface Scenario {
   readonly name: string;
   readonly files: number;
   readonly size: number;
@@ -46,7 +46,7 @@ interface Scenario {
   readonly digest: boolean;
 }
 
-function peakRss(pid: number): number {
+export function peakRss(pid: number): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
@@ -80,7 +80,7 @@ async function digestOf(path: string, start: number, length: number): Promise<st
   return `sha-256=:${hash.digest('base64')}:`;
 }
 
-async function uploadOne(url: string, id: string, path: string, s: Scenario): Promise<void> {
+export async function uploadOne(url: string, id: string, path: string, s: Scenario): Promise<void> {
   const step = s.chunk || s.size;
   for (let start = 0; start < s.size; start += step) {
     const length = Math.min(step, s.size - start);
@@ -112,7 +112,7 @@ async function measure(kind: 'ours' | 'baseline', s: Scenario, sources: string[]
   }
 }
 
-async function makeSource(path: string, size: number): Promise<void> {
+export async function makeSource(path: string, size: number): Promise<void> {
   const fh = await open(path, 'w');
   const block = Buffer.alloc(4 * MiB);
   for (let off = 0; off < size; off += block.length) {

@@ -60,7 +60,9 @@ function render(view: UploadView): void {
   if (row.dataset.state !== view.state) meter.reset();
   row.dataset.state = view.state;
   row.dataset.offset = String(view.offset);
-  meter.record(view.offset, performance.now());
+  // Bytes on their way (a page-assisted upload reports them): ahead of what the server confirmed.
+  row.dataset.sent = String(view.sent ?? view.offset);
+  meter.record(view.sent ?? view.offset, performance.now());
   (row.querySelector('.name') as HTMLElement).textContent = view.name;
   (row.querySelector('.size') as HTMLElement).textContent = formatBytes(view.size);
   (row.querySelector('.state') as HTMLElement).textContent = view.state;
@@ -71,8 +73,9 @@ function render(view: UploadView): void {
   // Speed and time left only while bytes move: a rate from before a stall would be a lie.
   const stalled = view.state === 'uploading' && meter.idleFor(now) >= STALL_MS;
   const rate = view.state === 'uploading' && !stalled ? meter.rate() : undefined;
-  const left = rate ? (view.size - view.offset) / rate : undefined;
+  const left = rate ? (view.size - (view.sent ?? view.offset)) / rate : undefined;
   (row.querySelector('.detail') as HTMLElement).textContent =
+    (view.sent !== undefined && view.sent > view.offset ? `${formatBytes(view.sent)} sent · ` : '') +
     `${formatBytes(view.offset)} confirmed` +
     (rate ? ` · ${formatBytes(rate)}/s · ${formatDuration(left ?? 0)} left` : '') +
     (stalled ? ` · stalled for ${formatDuration(meter.idleFor(now) / 1000)}` : '') +
@@ -125,7 +128,7 @@ async function addFiles(uploader: Uploader, files: FileList | File[]): Promise<v
  * install the worker again.
  */
 function workerUrl(): string {
-  const keys = ['endpoint', 'protocol', 'digest', 'concurrency', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'];
+  const keys = ['endpoint', 'protocol', 'digest', 'integrity', 'concurrency', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'];
   const params = new URLSearchParams([...new URLSearchParams(location.search)].filter(([key]) => keys.includes(key)));
   const query = params.toString();
   return query ? `/sw.js?${query}` : '/sw.js';
@@ -137,8 +140,10 @@ async function main(): Promise<void> {
   addEventListener('offline', () => showNetwork());
   let uploader: Uploader;
   try {
+    // `?assist=0`: the worker uploads alone, as when no tab is open (the page carries no bytes).
+    const pageAssist = new URLSearchParams(location.search).get('assist') !== '0';
     // No endpoint here: the worker's (its origin, or `?endpoint=` with `?protocol=`) applies.
-    uploader = await createUploader({ serviceWorker: workerUrl() });
+    uploader = await createUploader({ serviceWorker: workerUrl(), pageAssist });
   } catch (error) {
     say(`The uploader could not start: ${error instanceof Error ? error.message : String(error)}`);
     return;

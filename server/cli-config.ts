@@ -4,6 +4,7 @@ import { parseByteCount } from '../src/protocol/wire.js';
 import type { StartServerOptions } from './http.js';
 import { SERVER_DEFAULTS } from './http.js';
 import { DEFAULTS } from './options.js';
+import { storageFromUrl } from './s3/storage-url.js';
 
 type Options = StartServerOptions & { port: number };
 
@@ -70,6 +71,16 @@ export const SETTINGS: readonly Setting[] = [
   whole('PORT', 0, '8080', 'TCP port; 0 picks a free one', (o, n) => (o.port = n), 65535),
   text('HOST', SERVER_DEFAULTS.host, 'address to listen on (0.0.0.0 or :: for every interface)', (o, v) => (o.host = v)),
   text('UPLOAD_DIR', DEFAULTS.uploadDir, 'where uploads are stored (partial/ and complete/)', (o, v) => (o.uploadDir = v)),
+  text(
+    'STORAGE_URL',
+    'none (the disk store in UPLOAD_DIR)',
+    's3://<bucket>/<prefix>: S3 storage that any number of instances share, reached with the standard AWS_* variables (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REQUEST_CHECKSUM_CALCULATION, …)',
+    (o, v) => {
+      const storage = storageFromUrl(v);
+      if (!storage) throw new SettingError(`STORAGE_URL must look like s3://<bucket>/<prefix>, got ${JSON.stringify(v)}`);
+      o.storage = storage;
+    },
+  ),
   text(
     'STATIC_DIR',
     'the built demo (dist/demo)',

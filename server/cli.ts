@@ -33,7 +33,8 @@ try {
 }
 
 const running = await startServer(options).catch((err: unknown) => {
-  // E.g. the upload directory cannot be created or a crash left something recovery cannot repair.
+  // E.g. the upload directory cannot be created, a crash left something recovery cannot repair,
+  // or the bucket is missing, the credentials are refused or the endpoint does not answer.
   console.error(`resilient-upload: not starting: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

@@ -4,7 +4,7 @@
 // crash interrupted is delivered at the next start, from the storage's "awaiting delivery" records.
 // Exactly once while the process runs; at least once across crashes.
 import { settlesWithin } from './deadline.js';
-import type { WriterLocks } from './locks.js';
+import type { UploadLocks } from './locks.js';
 import type { UploadLogger } from './options.js';
 import { storageKey, type CompletedUpload, type UploadRef, type UploadStorage } from './storage.js';
 
@@ -15,7 +15,7 @@ export function retryDelayMs(attempt: number): number {
 
 export class CompletionDelivery {
   readonly #storage: UploadStorage;
-  readonly #locks: WriterLocks;
+  readonly #locks: UploadLocks;
   readonly #hook: ((info: CompletedUpload) => void | Promise<void>) | undefined;
   readonly #logger: UploadLogger;
   /** Hooks and retries running now, so close() can wait for them. */
@@ -29,7 +29,7 @@ export class CompletionDelivery {
 
   constructor(options: {
     storage: UploadStorage;
-    locks: WriterLocks;
+    locks: UploadLocks;
     hook: ((info: CompletedUpload) => void | Promise<void>) | undefined;
     logger: UploadLogger;
   }) {

@@ -9,6 +9,7 @@ const TABLE: Record<ServerErrorCode, readonly [status: number, message: string]>
   BAD_FILE_SIZE: [400, 'X-File-Size must be a plain non-negative decimal integer'],
   BAD_DIGEST: [400, 'Content-Digest must carry a sha-256 member (RFC 9530)'],
   DIGEST_MISMATCH: [400, 'the body does not match its Content-Digest; nothing was appended'],
+  FILE_DIGEST_MISMATCH: [422, 'the bytes received do not match the X-File-Digest of the file; the partial upload was removed, send the file again'],
   OFFSET_MISMATCH: [409, 'X-Start-Byte differs from the bytes held'],
   SIZE_MISMATCH: [409, 'X-File-Size differs from the size already set'],
   TOO_LARGE: [413, 'the body would take the upload past its size limit'],

@@ -7,6 +7,7 @@ import { FileStore } from './file-store.js';
 import { UploadLimits } from './limits.js';
 import { WriterLocks } from './locks.js';
 import { DEFAULTS, type UploadServerOptions } from './options.js';
+import type { UploadStorage } from './storage.js';
 import type { ProtocolHandler } from './protocol.js';
 import { emptyResponse, errorResponse } from './responses.js';
 import { createUploadServices } from './services.js';
@@ -44,8 +45,8 @@ export interface UploadCore {
 export function createUploadCore(options: UploadServerOptions = {}): UploadCore {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? console;
-  const storage = options.storage ?? new FileStore({ dir: options.uploadDir ?? DEFAULTS.uploadDir, clock });
-  const locks = new WriterLocks();
+  const storage: UploadStorage = options.storage ?? new FileStore({ dir: options.uploadDir ?? DEFAULTS.uploadDir, clock });
+  const locks = options.locks ?? storage.locks ?? new WriterLocks();
   const completions = new CompletionDelivery({ storage, locks, hook: options.onComplete, logger });
   const staleAfterMs = options.staleAfterMs ?? DEFAULTS.staleAfterMs;
   const interval = options.sweepIntervalMs ?? DEFAULTS.sweepIntervalMs;
@@ -118,9 +119,11 @@ export function createUploadCore(options: UploadServerOptions = {}): UploadCore 
     try {
       await ready();
     } catch (err) {
-      // The reason names server paths: it goes to the log, not to the client.
+      // The reason names server paths: it goes to the log, not to the client. A store that does
+      // not answer (S3) is transient: 503 with its reason, so clients retry.
       logger.error('resilient-upload: storage not ready', err);
-      return errorResponse(new UploadServerError('INTERNAL'));
+      const unavailable = err instanceof UploadServerError && err.code === 'UNAVAILABLE';
+      return errorResponse(unavailable ? err : new UploadServerError('INTERNAL'));
     }
     let namespace = '';
     try {

@@ -8,6 +8,12 @@ export { FileStore } from './file-store.js';
 export type { FileStoreOptions } from './file-store.js';
 export type { FileWrites } from './file-writes.js';
 export { MemoryStore } from './memory-store.js';
+export { S3Storage } from './s3/s3-storage.js';
+export type { S3StorageOptions } from './s3/s3-storage.js';
+export type { LeaseTimings } from './s3/s3-leases.js';
+export { parseS3Url, s3ClientFromEnv } from './s3/s3-config.js';
+export { WriterLocks } from './locks.js';
+export type { Lease, UploadLocks } from './locks.js';
 export { completionMetadata, storageKey } from './storage.js';
 export { safeFileName } from './safe-name.js';
 export type {

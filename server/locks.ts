@@ -7,6 +7,22 @@ export interface Lease {
   release(): void;
 }
 
+/**
+ * Who may write which upload: one writer per upload, newest wins. Every protocol's takeover points
+ * acquire; background work only tries. WriterLocks (one process) is the default; storage shared by
+ * several processes brings its own (S3Storage's leases live in the bucket).
+ */
+export interface UploadLocks {
+  /**
+   * Ends the current holder of `key` (its `signal` aborts) and resolves once it has let go; rejects
+   * with UNAVAILABLE when it does not within `timeoutMs` (a shared lock may wait longer for a holder
+   * elsewhere to be known gone).
+   */
+  acquire(key: string, timeoutMs: number): Promise<Lease>;
+  /** The lease if nobody holds `key` here, else undefined; never ends a holder. */
+  tryAcquire(key: string): Lease | undefined;
+}
+
 interface Holder {
   readonly controller: AbortController;
   /** Settles once this holder and everyone before it have let go. */
@@ -19,7 +35,7 @@ interface Holder {
  * status query, an append, a cancel) acquire; background work (the sweep, completion retries) only
  * tries, and steps aside.
  */
-export class WriterLocks {
+export class WriterLocks implements UploadLocks {
   readonly #holders = new Map<string, Holder>();
 
   /**

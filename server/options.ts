@@ -1,4 +1,5 @@
 import type { CorsOrigins } from './cors.js';
+import type { UploadLocks } from './locks.js';
 import type { CompletedUpload, UploadStorage } from './storage.js';
 import type { Clock, RequestInfo } from './types.js';
 
@@ -77,6 +78,11 @@ export interface UploadServerOptions {
   sweepIntervalMs?: number;
   /** Storage backend. Default: the disk store in `uploadDir`. */
   storage?: UploadStorage;
+  /**
+   * Writer locks (one writer per upload, newest wins). Default: the storage's own when it has
+   * some (S3Storage: leases in the bucket, for many instances), else in-process locks.
+   */
+  locks?: UploadLocks;
   /** Time source of the sweep, of metadata times and of the minimum body rate. Default: the system's. */
   clock?: Clock;
   /** Default `console`. */

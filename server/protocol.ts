@@ -64,6 +64,11 @@ export interface UploadServices {
    */
   append(ref: UploadRef, req: UploadRequest, lease: Lease, append: AppendRequest): Promise<{ offset: number }>;
   /**
+   * Whether the `size` bytes the upload holds have the whole-file digest `expected` (X-File-Digest,
+   * sent with the request that completes it). Under the lease, before `complete`.
+   */
+  matchesDigest(ref: UploadRef, size: number, expected: Uint8Array): Promise<boolean>;
+  /**
    * Completes the upload under `lease` and has onComplete delivered after the reply. Should the
    * completion fail (disk full), it is retried in the background until it succeeds, and delivered.
    */

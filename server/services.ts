@@ -1,8 +1,9 @@
 // The shared services every protocol handler is given (see protocol.ts), wired from their parts.
 import { guardBody, type BodyDeadlines } from './body.js';
 import type { CompletionDelivery } from './completions.js';
+import { FileDigests } from './file-digests.js';
 import type { UploadLimits } from './limits.js';
-import type { WriterLocks } from './locks.js';
+import type { UploadLocks } from './locks.js';
 import type { UploadServices } from './protocol.js';
 import { storageKey, type UploadRef, type UploadStatus, type UploadStorage } from './storage.js';
 import type { Lease } from './locks.js';
@@ -10,7 +11,7 @@ import type { UploadResponse } from './types.js';
 
 export function createUploadServices(parts: {
   storage: UploadStorage;
-  locks: WriterLocks;
+  locks: UploadLocks;
   limits: UploadLimits;
   completions: CompletionDelivery;
   deadlines: BodyDeadlines;
@@ -24,6 +25,7 @@ export function createUploadServices(parts: {
   staleAfterMs: number | undefined;
 }): UploadServices {
   const { storage, locks, limits, completions, deadlines, takeoverTimeoutMs, now, maxUploadSize, wallClock, staleAfterMs } = parts;
+  const digests = new FileDigests();
   const services: UploadServices = {
     storage,
     maxUploadSize,
@@ -33,19 +35,25 @@ export function createUploadServices(parts: {
     async append(ref, req, lease, a) {
       const admission = await limits.admit(ref, a);
       try {
-        return await storage.append(ref, services.body(req, lease), {
+        const appended = await storage.append(ref, digests.observe(ref, a.start, services.body(req, lease)), {
           start: a.start,
           maxBytes: admission.maxBytes,
           ...(a.size === undefined ? {} : { size: a.size }),
           ...(a.name === undefined ? {} : { name: a.name }),
           ...(a.digest === undefined ? {} : { digest: a.digest }),
         });
+        digests.settle(ref, appended.offset);
+        return appended;
       } catch (err) {
+        const offset = (err as { offset?: unknown }).offset;
+        if (typeof offset === 'number') digests.settle(ref, offset);
+        else digests.forget(ref);
         throw admission.explain(err);
       } finally {
         admission.release();
       }
     },
+    matchesDigest: (ref, size, expected) => digests.matches(ref, size, expected, storage),
     complete: (ref) => completions.complete(ref),
   };
   return services;

@@ -3,6 +3,7 @@
 // deadlines and completion are the shared services' (protocol.ts); storage is behind UploadStorage.
 import {
   H_CONTENT_DIGEST,
+  H_FILE_DIGEST,
   H_FILE_ID,
   H_FILE_NAME,
   H_FILE_SIZE,
@@ -12,6 +13,7 @@ import {
   isValidFileId,
   parseByteCount,
   parseContentDigest,
+  parseFileDigest,
 } from '../src/protocol/wire.js';
 import { decodeHeaderText } from '../src/protocol/file-id.js';
 import { UploadServerError, toServerError } from './errors.js';
@@ -77,6 +79,8 @@ interface PostHeaders {
   start: number;
   size: number | undefined;
   digest: Uint8Array | undefined;
+  /** SHA-256 of the whole file, checked when this request completes the upload. */
+  fileDigest: Uint8Array | undefined;
   name: string | undefined;
   contentLength: number | undefined;
 }
@@ -91,12 +95,16 @@ function parsePostHeaders(req: UploadRequest): PostHeaders {
   const digestRaw = h[H_CONTENT_DIGEST.toLowerCase()];
   const digest = digestRaw === undefined ? undefined : parseContentDigest(digestRaw);
   if (digestRaw !== undefined && digest === undefined) throw new UploadServerError('BAD_DIGEST');
+  const fileDigestRaw = h[H_FILE_DIGEST.toLowerCase()];
+  const fileDigest = fileDigestRaw === undefined ? undefined : parseFileDigest(fileDigestRaw);
+  if (fileDigestRaw !== undefined && fileDigest === undefined) throw new UploadServerError('BAD_DIGEST', 'X-File-Digest must be :<base64 of 32 bytes>:');
   const nameRaw = h[H_FILE_NAME.toLowerCase()];
   const lengthRaw = h['content-length'];
   return {
     start,
     size,
     digest,
+    fileDigest,
     name: nameRaw === undefined ? undefined : describeFile({ name: decodeHeaderText(nameRaw) }),
     contentLength: lengthRaw === undefined ? undefined : parseByteCount(lengthRaw),
   };
@@ -125,10 +133,17 @@ async function post(req: UploadRequest, ref: UploadRef, services: UploadServices
       return offsetResponse({ offset: held, complete: true, size: held });
     }
     if (p.start !== held) throw at('OFFSET_MISMATCH');
-    const { offset } = await services.append(ref, req, lease, { held: st, ...p });
+    const { fileDigest, ...append } = p;
+    const { offset } = await services.append(ref, req, lease, { held: st, ...append });
     const size = st?.size ?? p.size;
     // Without a declared size, a body that arrived whole ends the upload (classic semantics).
     if (size === undefined || offset === size) {
+      // The whole file, checked once: bytes that are not the file never complete. They are
+      // removed, so the client's next status says 0 and it sends the file again.
+      if (fileDigest !== undefined && !(await services.matchesDigest(ref, offset, fileDigest))) {
+        await services.storage.remove(ref);
+        throw new UploadServerError('FILE_DIGEST_MISMATCH', undefined, { offset: 0 });
+      }
       await services.complete(ref);
       return offsetResponse({ offset, complete: true, size: offset });
     }

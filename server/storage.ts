@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { UploadLocks } from './locks.js';
 import { safeFileName } from './safe-name.js';
 
 /** Which upload: the namespace comes from authorize(), the id from the untrusted X-File-Id. */
@@ -82,9 +83,15 @@ export type SweepClaim = (key: string) => { release(): void } | undefined;
  * append() consumes the body and resolves only when it arrived completely and is durable.
  * Otherwise it throws an UploadServerError whose `offset` is the bytes now held: the body's
  * own error is kept as code when it is an UploadServerError (TIMEOUT, BUSY), else INTERNAL;
- * DIGEST_MISMATCH, TOO_LARGE, DISK_FULL, OFFSET_MISMATCH, ALREADY_COMPLETE come from the store.
+ * DIGEST_MISMATCH, TOO_LARGE, DISK_FULL, OFFSET_MISMATCH, ALREADY_COMPLETE come from the store;
+ * a shared store adds UNAVAILABLE (it did not answer) and BUSY (another instance took over).
  */
 export interface UploadStorage {
+  /**
+   * Writer locks that hold across every process sharing this storage; absent for storage that one
+   * process owns (the protocol then uses in-process locks).
+   */
+  readonly locks?: UploadLocks;
   /**
    * Prepares the storage (directories, repair of what a crash left half done). The server calls
    * it before serving and refuses to start when it rejects; a rejected init may be retried.
@@ -128,6 +135,19 @@ export interface UploadStorage {
    * once: losing it only repeats a delivery after a restart (at least once). No-op when absent.
    */
   markNotified(ref: UploadRef): Promise<void>;
+  /**
+   * Optional, for storage that cannot read a partial upload back (S3 keeps it in multipart parts,
+   * which no API returns): the SHA-256 of each whole FILE_DIGEST_PIECE the upload holds, in order,
+   * and the bytes after the last whole piece, so the whole-file digest can be checked without
+   * read(). Undefined when it cannot tell (read() is used then).
+   */
+  pieces?(ref: UploadRef): Promise<HeldPieces | undefined>;
+}
+
+/** See UploadStorage.pieces. */
+export interface HeldPieces {
+  readonly hashes: readonly Uint8Array[];
+  readonly rest: Uint8Array;
 }
 
 /** What a client said about its file besides its bytes; every protocol keeps it alike. */

@@ -2,6 +2,7 @@ import { UploadError } from './protocol/errors.js';
 import { ACTIVE_STATES } from './protocol/states.js';
 import { isEventEnvelope, type AddOptions, type PageRequest, type ReplyMap, type UploadEvent, type UploadView } from './protocol/messages.js';
 import { request } from './rpc.js';
+import { Courier } from './courier.js';
 import { TypedEmitter, type Listener, type UploaderEventName } from './events.js';
 import { requestPersistence, storageStatus, type StorageStatus } from './persistence.js';
 
@@ -23,6 +24,12 @@ export interface UploaderOptions {
    * a worker the browser stopped and keeps a running one alive. 0 turns it off.
    */
   readonly keepAliveMs?: number;
+  /**
+   * Carry upload bodies from this page with XMLHttpRequest while it is open (default true): full
+   * speed and byte-level progress (`sent`). The worker decides everything and falls back to its
+   * own fetch the moment the page goes away.
+   */
+  readonly pageAssist?: boolean;
 }
 
 /** The page's handle on the service-worker uploader. */
@@ -107,6 +114,9 @@ class PageUploader implements Uploader {
     void this.#send({ type: 'online' }).catch(() => undefined);
   };
   #keepAlive: ReturnType<typeof setInterval> | undefined;
+  #courier: Courier | undefined;
+  /** The worker instance this page's courier was offered to. */
+  #courierInstance: string | undefined;
 
   constructor(worker: ServiceWorker, registration: ServiceWorkerRegistration, container: ServiceWorkerContainer, options: UploaderOptions) {
     this.#worker = worker;
@@ -123,12 +133,33 @@ class PageUploader implements Uploader {
     const snapshot = await this.#send({ type: 'hello' });
     for (const view of snapshot) this.#store(view);
     this.#emitSnapshot();
+    if (this.#options.pageAssist ?? true) {
+      this.#courier = new Courier({
+        post: (offer, transfer) => this.#currentWorker().postMessage(offer, transfer),
+        locks: (navigator as { locks?: LockManager }).locks,
+        newId: () => `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`,
+      });
+      await this.#ping();
+    }
     const every = this.#options.keepAliveMs ?? 10_000;
     if (every > 0) {
       this.#keepAlive = setInterval(() => {
         // A worker stopped mid-upload sends nothing more; only a message starts it again.
-        if (this.uploads.some((u) => ACTIVE_STATES.includes(u.state))) void this.#send({ type: 'ping' }).catch(() => undefined);
+        if (this.uploads.some((u) => ACTIVE_STATES.includes(u.state))) void this.#ping();
       }, every);
+    }
+  }
+
+  /** Pings the worker; a new instance (the old one was stopped) gets this page's courier offer again. */
+  async #ping(): Promise<void> {
+    try {
+      const instance = await this.#send({ type: 'ping' });
+      if (this.#courier !== undefined && instance !== this.#courierInstance) {
+        this.#courierInstance = instance;
+        await this.#courier.offer();
+      }
+    } catch {
+      // The next ping tries again.
     }
   }
 
@@ -160,6 +191,8 @@ class PageUploader implements Uploader {
       this.#options.addTimeoutMs ?? 60_000,
     );
     if (this.#store(view)) this.#emitSnapshot();
+    // The add may have started a new worker instance: it needs this page's courier offer.
+    if (this.#courier !== undefined) void this.#ping();
     return view;
   }
 
@@ -205,6 +238,7 @@ class PageUploader implements Uploader {
 
   close(): void {
     clearInterval(this.#keepAlive);
+    this.#courier?.close();
     this.#container.removeEventListener('message', this.#onMessage);
     globalThis.removeEventListener?.('online', this.#onOnline);
   }
@@ -216,9 +250,13 @@ class PageUploader implements Uploader {
   }
 
   #send<R extends PageRequest>(req: R, timeoutMs = this.#options.timeoutMs ?? 10_000): Promise<ReplyMap[R['type']]> {
-    // A newer worker may have taken over since we connected.
+    return request(this.#currentWorker(), req, timeoutMs);
+  }
+
+  /** A newer worker may have taken over since we connected. */
+  #currentWorker(): ServiceWorker {
     this.#worker = this.#registration.active ?? this.#worker;
-    return request(this.#worker, req, timeoutMs);
+    return this.#worker;
   }
 
   /**

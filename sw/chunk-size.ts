@@ -4,6 +4,11 @@
 export interface ChunkPolicy {
   readonly minBytes: number;
   readonly maxBytes: number;
+  /**
+   * The cap when chunks carry no digest: a Blob slice streams from disk (memory stays flat) and
+   * the server keeps every byte of a cut body, so only the timeout and progress granularity bound it.
+   */
+  readonly maxBytesWithoutDigest: number;
   readonly initialBytes: number;
   /** Time one chunk should take. */
   readonly targetMs: number;
@@ -21,6 +26,7 @@ export const DEFAULT_CHUNK_POLICY: ChunkPolicy = {
   // Hashing a chunk holds it twice (our buffer, WebCrypto's copy): 32 MiB keeps a running
   // upload under 64 MiB of memory, and POSTs of 32 MiB already run near the link's speed.
   maxBytes: 32 * MiB,
+  maxBytesWithoutDigest: 256 * MiB,
   initialBytes: 1 * MiB,
   targetMs: 1_500,
   smoothing: 0.5,

@@ -8,7 +8,9 @@ import { toView, type UploadRecord } from './record.js';
 import type { RecordBook } from './record-book.js';
 import { afterFailure, type RetryPolicy } from './retry.js';
 import { nextWakeAt, pickNext } from './schedule.js';
+import { fileDigest } from './file-digest.js';
 import { SliceHasher } from './slice-hasher.js';
+import type { StoredFile } from './stored-file.js';
 import type { Transport } from './transport/port.js';
 import type { TimeoutPolicy } from './transport/timeouts.js';
 import { runUpload, type RunOutcome } from './upload-loop.js';
@@ -27,8 +29,14 @@ export interface DispatcherConfig {
   readonly retry: RetryPolicy;
   readonly chunk: ChunkPolicy;
   readonly timeouts: TimeoutPolicy;
-  /** Send a SHA-256 of every chunk, so the server checks what it received. */
+  /** Let the server check what it received (default on). */
   readonly digest: boolean;
+  /**
+   * How: `'file'` — one digest of the whole file, checked when the upload completes (chunks stream
+   * at full speed; a mismatch makes the upload start over with `'chunks'`); `'chunks'` — a digest per
+   * chunk, each checked before it is kept. Transports whose server checks no whole-file digest use chunks.
+   */
+  readonly integrity: 'file' | 'chunks';
   /**
    * Asks the browser for a `sync` event once the network is back. Only called while the worker
    * believes it is offline: registered while online, Chromium fires it at once, and a failure
@@ -49,6 +57,8 @@ export class Dispatcher {
   readonly #throttle: ProgressThrottle;
   readonly #running = new Map<string, Run>();
   readonly #chunks = new Map<string, ChunkState>();
+  /** Whole-file digests being computed, by upload: started when a run starts, awaited before the last chunk. */
+  readonly #fileDigests = new Map<string, Promise<string>>();
   /** Uploads a trigger pulled forward: their failure grants no further early retry. */
   readonly #early = new Set<string>();
   #timer: unknown;
@@ -76,6 +86,7 @@ export class Dispatcher {
     this.#chunks.delete(id);
     this.#throttle.reset(id);
     this.#early.delete(id);
+    this.#fileDigests.delete(id);
   }
 
   /** Starts whatever is due and re-arms the retry timer. Does nothing before `enable`. */
@@ -156,6 +167,7 @@ export class Dispatcher {
       const record = this.#book.get(id);
       const file = await this.#book.file(record);
       if (file === undefined) return await this.#withoutFile(record, signal);
+      const integrity = this.#integrity(record);
       const result = await runUpload(record, file, {
         transport: this.#config.transport,
         clock: this.#config.clock,
@@ -164,8 +176,10 @@ export class Dispatcher {
         timeouts: this.#config.timeouts,
         chunkPolicy: this.#config.chunk,
         chunk: this.#chunks.get(id) ?? initialChunkState(this.#config.chunk),
-        hasher: this.#config.digest ? new SliceHasher() : undefined,
+        hasher: integrity === 'chunks' ? new SliceHasher() : undefined,
+        fileDigest: integrity === 'file' ? this.#fileDigest(record, file) : undefined,
         onProgress: (offset, chunk) => this.#progress(id, offset, chunk),
+        onSent: (sent) => this.#sent(id, sent),
         onRemote: (remote) => this.#book.update(id, { remote }),
       });
       this.#chunks.set(id, result.chunk);
@@ -173,6 +187,32 @@ export class Dispatcher {
     } catch (error) {
       return { kind: 'failed', error: toUploadError(error, 'The upload loop failed') };
     }
+  }
+
+  #integrity(record: UploadRecord): 'file' | 'chunks' | 'none' {
+    if (!this.#config.digest) return 'none';
+    if (this.#config.integrity === 'chunks' || record.chunkDigests === true) return 'chunks';
+    return this.#config.transport.supportsFileDigest?.(record) === true ? 'file' : 'chunks';
+  }
+
+  /** Starts computing the whole-file digest now (it overlaps the transfer); kept in the record once known. */
+  #fileDigest(record: UploadRecord, file: StoredFile): () => Promise<string> {
+    const id = record.id;
+    if (record.fileDigest !== undefined) {
+      const known = record.fileDigest;
+      return () => Promise.resolve(known);
+    }
+    let pending = this.#fileDigests.get(id);
+    if (pending === undefined) {
+      pending = fileDigest(file).then((digest) => {
+        if (this.#book.find(id) !== undefined) this.#book.update(id, { fileDigest: digest });
+        return digest;
+      });
+      pending.catch(() => this.#fileDigests.delete(id)); // a read error: computed again next run
+      this.#fileDigests.set(id, pending);
+    }
+    const digest = pending;
+    return () => digest;
   }
 
   #headers(id: string): Promise<Readonly<Record<string, string>>> {
@@ -198,13 +238,22 @@ export class Dispatcher {
     if (record === undefined || record.state !== 'uploading') return;
     const rate = chunk.bytesPerSecond === undefined ? undefined : Math.round(chunk.bytesPerSecond);
     const hadError = record.error !== undefined;
-    if (!hadError && record.offset === offset && record.bytesPerSecond === rate) return;
+    if (!hadError && record.offset === offset && record.bytesPerSecond === rate && (record.sent === undefined || record.sent > offset)) return;
     // Progress resets the backoff: a long upload over a flaky link should not creep up to 60 s.
     const attempts = offset > record.offset ? 0 : record.attempts;
     // The server answered: whatever went wrong before is no longer current.
-    const updated = this.#book.update(id, { offset, attempts, error: undefined, ...(rate === undefined ? {} : { bytesPerSecond: rate }) });
+    const sent = record.sent !== undefined && record.sent > offset ? record.sent : undefined;
+    const updated = this.#book.update(id, { offset, sent, attempts, error: undefined, ...(rate === undefined ? {} : { bytesPerSecond: rate }) });
     if (hadError) this.#book.emit('state', updated);
     else if (this.#throttle.allow(id)) this.#book.emit('progress', updated);
+  }
+
+  /** Bytes on their way (a page's XHR reports them): memory only, for the pages' progress bars. */
+  #sent(id: string, sent: number): void {
+    const record = this.#book.find(id);
+    if (record === undefined || record.state !== 'uploading' || sent <= (record.sent ?? record.offset)) return;
+    const updated = this.#book.note(id, { sent });
+    if (this.#throttle.allow(id)) this.#book.emit('progress', updated);
   }
 
   #finish(id: string, outcome: RunOutcome, early: boolean): void {
@@ -213,13 +262,18 @@ export class Dispatcher {
     if (record === undefined || record.state !== 'uploading') return;
     this.#throttle.reset(id);
     if (outcome.kind === 'done') {
-      this.#book.move(id, 'complete', { offset: record.size, attempts: 0, error: undefined, retryAt: undefined });
+      this.#book.move(id, 'complete', { offset: record.size, sent: undefined, attempts: 0, error: undefined, retryAt: undefined });
       return;
     }
     if (outcome.kind === 'aborted') {
       // Aborted without a user action (should not happen): run it again.
       this.#book.move(id, 'interrupted');
       return;
+    }
+    if (outcome.error.serverCode === 'FILE_DIGEST_MISMATCH') {
+      // The server holds something else than the file, and dropped it: start over, each chunk checked.
+      this.#fileDigests.delete(id);
+      this.#book.update(id, { chunkDigests: true, fileDigest: undefined });
     }
     const next = afterFailure({
       attempts: record.attempts,

@@ -38,6 +38,8 @@ export class UploadEngine {
   readonly #book: RecordBook;
   readonly #dispatcher: Dispatcher;
   #started: Promise<void> | undefined;
+  /** This worker instance: pages that see it change offer to carry bodies again. */
+  readonly #instance: string;
   /** Adds, one at a time, so two adds of one file cannot both pass the dedup check. */
   #adding: Promise<unknown> = Promise.resolve();
 
@@ -45,6 +47,7 @@ export class UploadEngine {
     this.#deps = deps;
     this.#book = deps.book;
     this.#dispatcher = deps.dispatcher;
+    this.#instance = deps.newId();
   }
 
   /**
@@ -134,7 +137,7 @@ export class UploadEngine {
         return null;
       case 'ping':
         // Only starts a stopped worker (and keeps a running one alive): never a retry.
-        return null;
+        return this.#instance;
       default:
         throw new UploadError('INVALID_ARGUMENT', `Unknown request ${String((request as { type?: unknown }).type)}`);
     }

@@ -3,6 +3,7 @@
 // to them. Defaults (IndexedDB, fetch, the real clock) are chosen here and nowhere else.
 import {
   UploadError,
+  isCourierOffer,
   isRequestEnvelope,
   type ErrorInfo,
   type EventEnvelope,
@@ -14,6 +15,7 @@ import {
 import { resolveEndpoint, type EndpointDefaults, type StorageEstimateLike } from './admission.js';
 import { DEFAULT_CHUNK_POLICY, type ChunkPolicy } from './chunk-size.js';
 import { systemClock, type Clock } from './clock.js';
+import { CourierHttpClient, CourierPool, type LocksLike } from './couriers.js';
 import { Dispatcher, type HeadersSource } from './dispatcher.js';
 import { UploadEngine } from './engine.js';
 import { IdbRecordStore } from './idb-record-store.js';
@@ -21,6 +23,8 @@ import { RecordBook } from './record-book.js';
 import type { RecordStore } from './record-store.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 import type { Transport } from './transport/port.js';
+import { fetchCorsProbe } from './transport/exchange.js';
+import { FetchHttpClient, type HttpClient } from './transport/http-client.js';
 import { IetfTransport } from './transport/ietf.js';
 import { ProtocolRouter } from './transport/router.js';
 import { StatusSliceTransport } from './transport/status-slice.js';
@@ -52,7 +56,7 @@ export interface UploaderScope {
   readonly location: { readonly origin: string };
   readonly registration: { readonly active: unknown; readonly sync?: SyncManagerLike };
   readonly serviceWorker?: unknown;
-  readonly navigator: { readonly onLine?: boolean; readonly storage?: { estimate?(): Promise<StorageEstimateLike> } };
+  readonly navigator: { readonly onLine?: boolean; readonly storage?: { estimate?(): Promise<StorageEstimateLike> }; readonly locks?: LocksLike };
   readonly clients: {
     claim(): Promise<void>;
     matchAll(options: { type: 'window'; includeUncontrolled: boolean }): Promise<ReadonlyArray<{ postMessage(message: unknown): void }>>;
@@ -90,8 +94,19 @@ export interface InstallOptions {
   readonly headers?: HeadersHook;
   /** `fetch` credentials: `'same-origin'` (default), or `'include'` for cookie sessions on another origin. */
   readonly credentials?: RequestCredentials;
-  /** Send a SHA-256 of every chunk so the server checks what it received (default true). */
+  /**
+   * Let open pages carry upload bodies with XMLHttpRequest (default true): full speed and
+   * byte-level progress while a tab is open; the worker's own fetch otherwise.
+   */
+  readonly pageAssist?: boolean;
+  /** Let the server check the bytes it received against the file (default true). */
   readonly digest?: boolean;
+  /**
+   * How (default `'file'`): one digest of the whole file checked at completion, so chunks stream at
+   * full speed (a mismatch starts the upload over, each chunk checked); or `'chunks'`: a digest per
+   * chunk, each checked before it is kept (smaller chunks, hashing on the way).
+   */
+  readonly integrity?: 'file' | 'chunks';
   /**
    * How IndexedDB keeps files: `'blob'` (default; falls back to ArrayBuffer chunks when the
    * engine cannot store the Blob) or `'chunks'` (always). Ignored with `store`.
@@ -129,7 +144,12 @@ export function installUploader(options: InstallOptions = {}): UploadEngine {
     throw new UploadError('UNSUPPORTED', 'This worker has no Web Crypto (crypto.subtle) to hash chunks: serve it over https, or pass digest: false');
   }
   const store = options.store ?? new IdbRecordStore({ factory: requireIndexedDb(scope), files: options.files ?? 'blob' });
-  const transport = options.transport ?? transports(scope, options.credentials ?? 'same-origin', digest);
+  const newId = options.newId ?? uuidSource(scope);
+  const credentials = options.credentials ?? 'same-origin';
+  const couriers = new CourierPool({ clock, locks: scope.navigator.locks, newId });
+  const fetchClient = new FetchHttpClient((input, init) => scope.fetch(input, init), credentials);
+  const http = (options.pageAssist ?? true) ? new CourierHttpClient(couriers, fetchClient, credentials) : fetchClient;
+  const transport = options.transport ?? transports(scope, http, credentials, digest);
   const hook = options.headers;
   const headers: HeadersSource = async (upload, stored) => (hook === undefined ? stored : { ...stored, ...(await hook(upload)) });
   const book = new RecordBook(store, () => clock.now(), (event) => void broadcast(scope, event));
@@ -145,6 +165,7 @@ export function installUploader(options: InstallOptions = {}): UploadEngine {
     chunk: { ...DEFAULT_CHUNK_POLICY, ...options.chunk },
     timeouts: { ...DEFAULT_TIMEOUT_POLICY, ...options.timeouts },
     digest,
+    integrity: options.integrity ?? 'file',
     // Background Sync exists in Chromium only; elsewhere the timer and the page's `online` remain.
     ...(sync === undefined ? {} : { registerSync: () => sync.register(SYNC_TAG) }),
     isOnline: () => scope.navigator.onLine !== false,
@@ -158,15 +179,15 @@ export function installUploader(options: InstallOptions = {}): UploadEngine {
     headers,
     defaults: defaultsOf(options, scope.location.origin),
     estimate: storage?.estimate === undefined ? undefined : storage.estimate.bind(storage),
-    newId: options.newId ?? uuidSource(scope),
+    newId,
     idleGraceMs: options.idleGraceMs ?? 15_000,
     cancelTimeoutMs: options.cancelTimeoutMs ?? 5_000,
   });
-  wireEvents(scope, engine, options.skipWaiting ?? true);
+  wireEvents(scope, engine, couriers, options.skipWaiting ?? true);
   return engine;
 }
 
-function wireEvents(scope: UploaderScope, engine: UploadEngine, skipWaiting: boolean): void {
+function wireEvents(scope: UploaderScope, engine: UploadEngine, couriers: CourierPool, skipWaiting: boolean): void {
   const keepAlive = (event: ExtendableEventLike, work: Promise<unknown>): void => {
     // Uploads run inside waitUntil, or the browser stops the worker ~30 s after the last event.
     event.waitUntil(work.catch(() => undefined).then(() => engine.whenIdle()));
@@ -179,9 +200,14 @@ function wireEvents(scope: UploaderScope, engine: UploadEngine, skipWaiting: boo
     event.waitUntil(Promise.all([scope.clients.claim(), engine.start().catch(() => undefined)]));
   });
   scope.addEventListener('message', (event) => {
+    const port = event.ports[0];
+    if (isCourierOffer(event.data) && port !== undefined) {
+      couriers.add(event.data, port);
+      keepAlive(event, engine.start());
+      return;
+    }
     if (!isRequestEnvelope(event.data)) return;
     const { id, request } = event.data;
-    const port = event.ports[0];
     const reply = (envelope: ReplyEnvelope): void => {
       if (port !== undefined) port.postMessage(envelope);
       else event.source?.postMessage(envelope);
@@ -210,13 +236,13 @@ function wireEvents(scope: UploaderScope, engine: UploadEngine, skipWaiting: boo
   }
 }
 
-/** Every protocol over the scope's fetch, each upload sent to its own. */
-function transports(scope: UploaderScope, credentials: RequestCredentials, digest: boolean): Transport {
-  const http = { fetch: (input: RequestInfo | URL, init?: RequestInit) => scope.fetch(input, init), credentials, origin: scope.location.origin };
+/** Every protocol over the same client, each upload sent to its own; CORS refusals told from the network by the scope's fetch. */
+function transports(scope: UploaderScope, http: HttpClient, credentials: RequestCredentials, digest: boolean): Transport {
+  const corsProbe = fetchCorsProbe((input, init) => scope.fetch(input, init), credentials, scope.location.origin);
   return new ProtocolRouter({
     'status-slice': new StatusSliceTransport(http),
-    tus: new TusTransport({ ...http, digest }),
-    ietf: new IetfTransport(http),
+    tus: new TusTransport({ http, corsProbe, digest }),
+    ietf: new IetfTransport({ http, corsProbe }),
   });
 }
 
@@ -238,7 +264,8 @@ function uuidSource(scope: UploaderScope): () => string {
   const crypto = scope.crypto;
   if (crypto?.randomUUID !== undefined) return () => crypto.randomUUID!();
   return () => {
-    const bytes = crypto?.getRandomValues(new Uint8Array(16)) ?? Uint8Array.from({ length: 16 }, () => Math.floor(Math.random() * 256));
+    const bytes =
+      typeof crypto?.getRandomValues === 'function' ? crypto.getRandomValues(new Uint8Array(16)) : Uint8Array.from({ length: 16 }, () => Math.floor(Math.random() * 256));
     bytes[6] = (bytes[6]! & 0x0f) | 0x40;
     bytes[8] = (bytes[8]! & 0x3f) | 0x80;
     const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');

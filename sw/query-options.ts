@@ -3,10 +3,10 @@
 import { UPLOAD_PROTOCOLS, UploadError } from '../src/protocol/index.js';
 import type { InstallOptions } from './install.js';
 
-type QueryOptions = Pick<InstallOptions, 'endpoint' | 'protocol' | 'concurrency' | 'digest' | 'timeouts' | 'files' | 'credentials'>;
+type QueryOptions = Pick<InstallOptions, 'endpoint' | 'protocol' | 'concurrency' | 'digest' | 'integrity' | 'timeouts' | 'files' | 'credentials'>;
 
 /** The keys sw.js reads; the demo passes only these on (any other would install the worker again). */
-export const QUERY_KEYS = ['endpoint', 'protocol', 'concurrency', 'digest', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'] as const;
+export const QUERY_KEYS = ['endpoint', 'protocol', 'concurrency', 'digest', 'integrity', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'] as const;
 
 function positive(params: URLSearchParams, key: string): number | undefined {
   const raw = params.get(key);
@@ -24,7 +24,8 @@ function oneOf<T extends string>(params: URLSearchParams, key: string, allowed: 
 }
 
 /**
- * `endpoint`, `protocol` (status-slice/tus/ietf), `concurrency`, `digest` (0/1), `timeoutBaseMs` and `timeoutMinBytesPerSecond`
+ * `endpoint`, `protocol` (status-slice/tus/ietf), `concurrency`, `digest` (0/1), `integrity` (file/chunks),
+ * `timeoutBaseMs` and `timeoutMinBytesPerSecond`
  * (a request may take baseMs plus its body at that rate), `files` (blob/chunks) and
  * `credentials` (same-origin/include). Unknown keys are ignored.
  */
@@ -36,6 +37,7 @@ export function optionsFromQuery(params: URLSearchParams): QueryOptions {
   const minBytesPerSecond = positive(params, 'timeoutMinBytesPerSecond');
   const digest = params.get('digest');
   const files = oneOf(params, 'files', ['blob', 'chunks'] as const);
+  const integrity = oneOf(params, 'integrity', ['file', 'chunks'] as const);
   const credentials = oneOf(params, 'credentials', ['same-origin', 'include', 'omit'] as const);
   return {
     ...(endpoint === undefined ? {} : { endpoint }),
@@ -46,6 +48,7 @@ export function optionsFromQuery(params: URLSearchParams): QueryOptions {
       ? {}
       : { timeouts: { ...(baseMs === undefined ? {} : { baseMs }), ...(minBytesPerSecond === undefined ? {} : { minBytesPerSecond }) } }),
     ...(files === undefined ? {} : { files }),
+    ...(integrity === undefined ? {} : { integrity }),
     ...(credentials === undefined ? {} : { credentials }),
   };
 }

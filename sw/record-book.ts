@@ -77,6 +77,8 @@ export class RecordBook {
     const state = transition(current.state, action);
     const record: UploadRecord = {
       ...current,
+      // `sent` describes a request under way: a state change ends it.
+      sent: undefined,
       ...patch,
       state,
       ...(error === undefined ? {} : { error: error.toInfo() }),
@@ -99,6 +101,13 @@ export class RecordBook {
     const record: UploadRecord = { ...this.get(id), ...patch, updatedAt: this.#now() };
     this.#records.set(id, record);
     this.#write((store) => store.put(record));
+    return record;
+  }
+
+  /** Changes fields in memory only (nothing written): what matters only while this worker runs. */
+  note(id: string, patch: Partial<Pick<UploadRecord, 'sent'>>): UploadRecord {
+    const record: UploadRecord = { ...this.get(id), ...patch };
+    this.#records.set(id, record);
     return record;
   }
 

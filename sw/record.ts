@@ -22,6 +22,10 @@ export interface UploadRecord extends Omit<UploadView, 'metadata' | 'protocol'> 
   readonly storage?: FileStorage;
   /** What the transport keeps between requests (e.g. a tus upload URL), opaque to the engine. */
   readonly remote?: Readonly<Record<string, string>>;
+  /** The whole file's digest (X-File-Digest, base64), once computed. */
+  readonly fileDigest?: string;
+  /** The server found the whole file damaged once: from then on every chunk carries its own digest. */
+  readonly chunkDigests?: boolean;
   /**
    * One early retry granted by the last failure: an `online` or `sync` trigger may use it to
    * retry before `retryAt`; a second trigger waits for the timer (no retry storm).
@@ -45,6 +49,7 @@ export function toView(record: UploadRecord): UploadView {
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     ...(record.error === undefined ? {} : { error: record.error }),
+    ...(record.sent === undefined ? {} : { sent: record.sent }),
     ...(record.bytesPerSecond === undefined ? {} : { bytesPerSecond: record.bytesPerSecond }),
     ...(record.retryAt === undefined ? {} : { retryAt: record.retryAt }),
     ...(Object.keys(record.metadata).length === 0 ? {} : { metadata: record.metadata }),

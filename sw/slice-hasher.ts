@@ -3,7 +3,7 @@
 // every 64 MiB chunk into a fresh ArrayBuffer grew Chromium's memory by ~400 MiB over a 1 GiB
 // upload (garbage outran the GC). Reading into the same buffer keeps memory at one chunk per
 // running upload, and WebCrypto stays ~3x faster than a WASM hasher here.
-import { UploadError, sha256Base64 } from '../src/protocol/index.js';
+import { UploadError, bytesToBase64 } from '../src/protocol/index.js';
 
 /**
  * Whether this engine has BYOB readers. WebKit (2.50, every iOS browser) has none:
@@ -25,13 +25,18 @@ export class SliceHasher {
 
   /** The SHA-256 of `blob`, base64. Rejects with `UploadError` STORAGE when it cannot be read. */
   async sha256(blob: Blob): Promise<string> {
+    return bytesToBase64(await this.digest(blob));
+  }
+
+  /** The SHA-256 of `blob`, raw. Rejects with `UploadError` STORAGE when it cannot be read. */
+  async digest(blob: Blob): Promise<Uint8Array> {
     if (this.#busy) throw new UploadError('INTERNAL', 'SliceHasher is hashing another slice');
     this.#busy = true;
     try {
       if (this.#buffer.byteLength < blob.size) this.#buffer = new ArrayBuffer(blob.size);
-      const filled = this.#byob ? await this.#readByob(blob) : await this.#readCopying(blob);
+      const filled = typeof blob.stream !== 'function' ? await this.#readWhole(blob) : this.#byob ? await this.#readByob(blob) : await this.#readCopying(blob);
       if (filled !== blob.size) throw new UploadError('STORAGE', `The stored file ended after ${filled} of ${blob.size} bytes`);
-      return await sha256Base64(new Uint8Array(this.#buffer, 0, filled));
+      return new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(this.#buffer, 0, filled)));
     } catch (cause) {
       if (cause instanceof UploadError) throw cause;
       throw new UploadError('STORAGE', `The stored file could not be read: ${describe(cause)}`, { cause });
@@ -57,6 +62,13 @@ export class SliceHasher {
       this.#buffer = buffer;
     }
     return filled;
+  }
+
+  /** Without Blob.stream (no engine we test lacks it): the slice read whole, copied, and dropped. */
+  async #readWhole(blob: Blob): Promise<number> {
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    new Uint8Array(this.#buffer).set(bytes);
+    return bytes.byteLength;
   }
 
   /** Default reader: the engine's own small chunks, copied into the buffer (same memory bound). */

@@ -26,10 +26,14 @@ export interface LoopContext {
   readonly chunkPolicy: ChunkPolicy;
   /** Adaptive chunk state carried over from the previous run of this upload. */
   readonly chunk: ChunkState;
-  /** Hashes slices for integrity checks; undefined turns them off. */
+  /** Hashes each slice for the server to check; undefined when chunks carry no digest. */
   readonly hasher: SliceHasher | undefined;
+  /** The whole file's digest for the append that completes the upload; undefined when not sent. */
+  readonly fileDigest: (() => Promise<string>) | undefined;
   /** The server confirmed `offset` bytes; `chunk` carries the measured rate. */
   readonly onProgress: (offset: number, chunk: ChunkState) => void;
+  /** `sent` bytes of the file are on their way (where the HTTP client can tell). */
+  readonly onSent: (sent: number) => void;
   /** The transport asked to keep this (e.g. a new upload URL). */
   readonly onRemote: (remote: Readonly<Record<string, string>>) => void;
 }
@@ -46,12 +50,14 @@ export interface LoopResult {
 export async function runUpload(record: UploadRecord, file: StoredFile, ctx: LoopContext): Promise<LoopResult> {
   let chunk = ctx.chunk;
   let upload = record;
+  // Without digests a chunk is a streamed Blob slice and a cut keeps what arrived: bigger chunks cost nothing.
+  const policy: ChunkPolicy = ctx.hasher === undefined ? { ...ctx.chunkPolicy, maxBytes: ctx.chunkPolicy.maxBytesWithoutDigest } : ctx.chunkPolicy;
   const end = (outcome: RunOutcome): LoopResult => ({ outcome, chunk });
   if (file.size !== record.size) {
     return end({ kind: 'failed', error: new UploadError('STORAGE', `The stored file has ${file.size} bytes, expected ${record.size}`) });
   }
-  const ask = async (call: (c: RequestContext) => Promise<TransportOutcome>, bodyBytes: number): Promise<TransportOutcome> => {
-    const reply = await request(ctx, chunk, call, bodyBytes);
+  const ask = async (call: (c: RequestContext) => Promise<TransportOutcome>, bodyBytes: number, onSent?: (bytes: number) => void): Promise<TransportOutcome> => {
+    const reply = await request(ctx, chunk, call, bodyBytes, onSent);
     if (reply.kind === 'offset' && reply.remote !== undefined) {
       upload = { ...upload, remote: reply.remote };
       ctx.onRemote(reply.remote);
@@ -67,7 +73,7 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     if (ctx.signal.aborted || reply.kind === 'aborted') return end({ kind: 'aborted' });
     if (reply.kind === 'failed') {
       // Smaller chunks after a failure: a flaky link wastes less on the next cut.
-      chunk = smallerChunk(chunk, ctx.chunkPolicy);
+      chunk = smallerChunk(chunk, policy);
       return end(reply);
     }
     stalls = reply.offset !== undefined && reply.offset > lastOffset ? 0 : stalls + 1;
@@ -88,7 +94,7 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     // A slice prepared ahead is used when the server is where we expected; otherwise it is
     // dropped once its hashing ends (the hasher's one buffer serves one slice at a time).
     if (ahead !== undefined && ahead.start !== offset) await ahead.ready.catch(() => undefined);
-    const slice = ahead?.start === offset ? ahead : prepare(file, offset, Math.min(record.size, offset + chunk.size), ctx.hasher);
+    const slice = ahead?.start === offset ? ahead : prepare(file, offset, Math.min(record.size, offset + Math.min(chunk.size, policy.maxBytes)), ctx.hasher);
     ahead = undefined;
     let ready: Ready;
     try {
@@ -98,13 +104,26 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     }
     // Hash the next slice while this one travels: the digest costs no wall time on a fast link.
     if (ctx.hasher !== undefined && slice.end < record.size) {
-      ahead = prepare(file, slice.end, Math.min(record.size, slice.end + chunk.size), ctx.hasher);
+      ahead = prepare(file, slice.end, Math.min(record.size, slice.end + Math.min(chunk.size, policy.maxBytes)), ctx.hasher);
+    }
+    let whole: string | undefined;
+    if (ctx.fileDigest !== undefined && slice.end === record.size) {
+      try {
+        whole = await ctx.fileDigest(); // computed since the run began: usually ready by now
+      } catch (error) {
+        return end({ kind: 'failed', error: toUploadError(error, 'The stored file could not be read') });
+      }
     }
     const started = ctx.clock.now();
     const bytes = slice.end - slice.start;
-    const body = { start: slice.start, body: ready.body, ...(ready.sha256 === undefined ? {} : { sha256: ready.sha256 }) };
-    reply = await ask((c) => ctx.transport.append(upload, body, c), bytes);
-    if (reply.kind === 'offset') chunk = afterChunk(chunk, bytes, ctx.clock.now() - started, ctx.chunkPolicy);
+    const body = {
+      start: slice.start,
+      body: ready.body,
+      ...(ready.sha256 === undefined ? {} : { sha256: ready.sha256 }),
+      ...(whole === undefined ? {} : { fileDigest: whole }),
+    };
+    reply = await ask((c) => ctx.transport.append(upload, body, c), bytes, (n) => ctx.onSent(slice.start + n));
+    if (reply.kind === 'offset') chunk = afterChunk(chunk, bytes, ctx.clock.now() - started, policy);
   }
 }
 
@@ -114,6 +133,7 @@ async function request(
   chunk: ChunkState,
   call: (c: RequestContext) => Promise<TransportOutcome>,
   bodyBytes: number,
+  onSent: ((bytes: number) => void) | undefined,
 ): Promise<TransportOutcome> {
   let headers: Readonly<Record<string, string>>;
   try {
@@ -124,7 +144,7 @@ async function request(
   const ms = requestTimeoutMs(bodyBytes, ctx.timeouts, chunk.bytesPerSecond);
   const limit = deadline(ctx.clock, ms, ctx.signal);
   try {
-    const reply = await call({ signal: limit.signal, headers });
+    const reply = await call({ signal: limit.signal, headers, ...(onSent === undefined ? {} : { onSent }) });
     if (limit.expired && (reply.kind === 'aborted' || reply.kind === 'failed')) {
       const error = new UploadError('TIMEOUT', `Timed out: the server did not answer within ${Math.round(ms / 1000)} s`);
       return { kind: 'failed', error };

@@ -27,6 +27,11 @@ export interface UploadView {
   readonly offset: number;
   readonly attempts: number;
   readonly error?: ErrorInfo;
+  /**
+   * Bytes handed to the network (the server confirmed `offset` of them), while a request is under
+   * way; known where the carrier can tell (a page's XMLHttpRequest, for page-assisted uploads).
+   */
+  readonly sent?: number;
   /** Measured upload rate in bytes/s, when known. */
   readonly bytesPerSecond?: number;
   /** When the engine will try again (epoch ms), for `waiting` uploads. */
@@ -95,7 +100,8 @@ export interface ReplyMap {
   'clear-completed': number;
   'set-headers': UploadView[];
   online: null;
-  ping: null;
+  /** The worker instance's id: a page that sees it change offers itself as a courier again. */
+  ping: string;
 }
 
 /** Envelope of a request sent over a MessageChannel port. */
@@ -134,4 +140,48 @@ export function isReplyEnvelope(data: unknown): data is ReplyEnvelope {
 
 export function isEventEnvelope(data: unknown): data is EventEnvelope {
   return typeof data === 'object' && data !== null && (data as { kind?: unknown }).kind === 'resilient-upload:event';
+}
+
+// Page-assisted uploads. An open page offers itself as a courier: it sends a `courier` envelope
+// with a MessagePort; over that port the worker hands it HTTP requests with bodies (a Blob of the
+// stored file), the page sends them with XMLHttpRequest (full speed, upload progress) and reports
+// progress and the answer. The worker stays the owner of every record, state and event.
+
+/** Page → worker (over `postMessage`, with the port in `ports[0]`). */
+export interface CourierOffer {
+  readonly kind: 'resilient-upload:courier';
+  readonly courierId: string;
+  /** A Web Lock the page holds while it lives; undefined where the page has no Web Locks. */
+  readonly lifeLock?: string;
+}
+
+/** An HTTP request the courier sends. */
+export interface CourierRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Blob;
+  /** `include` sends cookies cross-origin (XMLHttpRequest `withCredentials`). */
+  readonly credentials: 'omit' | 'same-origin' | 'include';
+}
+
+/** Worker → courier, over the port. */
+export type CourierCommand =
+  /** `jobLock`: the courier holds this Web Lock while it works on the job, so the worker learns at once if the page goes away. */
+  | { readonly kind: 'job'; readonly jobId: string; readonly jobLock: string; readonly request: CourierRequest }
+  | { readonly kind: 'abort'; readonly jobId: string };
+
+/** Courier → worker, over the port. */
+export type CourierReport =
+  /** The courier holds the job's lock and has started sending. */
+  | { readonly kind: 'accepted'; readonly jobId: string; readonly locked: boolean }
+  | { readonly kind: 'progress'; readonly jobId: string; readonly sent: number }
+  | { readonly kind: 'answer'; readonly jobId: string; readonly status: number; readonly statusText: string; readonly headers: Readonly<Record<string, string>>; readonly text: string }
+  /** No answer came (network error, abort): `error` is the platform's. */
+  | { readonly kind: 'failed'; readonly jobId: string; readonly error: { readonly name: string; readonly message: string } }
+  /** Sent at least every second while a job runs, for engines without Web Locks. */
+  | { readonly kind: 'alive' };
+
+export function isCourierOffer(data: unknown): data is CourierOffer {
+  return typeof data === 'object' && data !== null && (data as { kind?: unknown }).kind === 'resilient-upload:courier';
 }

@@ -10,6 +10,15 @@ export const H_FILE_SIZE = 'X-File-Size';
 export const H_FILE_NAME = 'X-File-Name';
 /** RFC 9530 digest of the request body: `sha-256=:<base64>:`. */
 export const H_CONTENT_DIGEST = 'Content-Digest';
+/**
+ * Integrity of the whole file, checked once when the request that carries it completes the
+ * upload: `:<base64>:`, the SHA-256 of the concatenated SHA-256 digests of the file's consecutive
+ * FILE_DIGEST_PIECE-byte pieces (the last may be shorter; an empty file has no pieces). Pieces,
+ * not one SHA-256 of the whole file, because Web Crypto hashes only whole buffers: each piece is
+ * hashed at Web Crypto's speed and memory stays at one piece.
+ */
+export const H_FILE_DIGEST = 'X-File-Digest';
+export const FILE_DIGEST_PIECE = 8 * 1024 * 1024;
 
 /** Response headers. */
 export const H_UPLOAD_OFFSET = 'X-Upload-Offset';
@@ -18,7 +27,7 @@ export const H_UPLOAD_COMPLETE = 'X-Upload-Complete';
 /** Stable machine-readable code of an error response (see `ServerErrorCode`). */
 export const H_ERROR_CODE = 'X-Error-Code';
 
-export const REQUEST_HEADERS = [H_FILE_ID, H_START_BYTE, H_FILE_SIZE, H_FILE_NAME, H_CONTENT_DIGEST] as const;
+export const REQUEST_HEADERS = [H_FILE_ID, H_START_BYTE, H_FILE_SIZE, H_FILE_NAME, H_CONTENT_DIGEST, H_FILE_DIGEST] as const;
 export const RESPONSE_HEADERS = [H_UPLOAD_OFFSET, H_UPLOAD_COMPLETE, H_FILE_SIZE, H_ERROR_CODE] as const;
 
 export const MAX_FILE_ID_BYTES = 1024;
@@ -30,6 +39,7 @@ export type ServerErrorCode =
   | 'BAD_FILE_SIZE'
   | 'BAD_DIGEST'
   | 'DIGEST_MISMATCH'
+  | 'FILE_DIGEST_MISMATCH'
   | 'OFFSET_MISMATCH'
   | 'SIZE_MISMATCH'
   | 'TOO_LARGE'
@@ -88,6 +98,14 @@ export function parseContentDigest(value: string): Uint8Array | undefined {
     return bytes?.length === 32 ? bytes : undefined;
   }
   return undefined;
+}
+
+/** `:<base64>:` (an RFC 8941 byte sequence) as 32 bytes, or undefined. */
+export function parseFileDigest(value: string): Uint8Array | undefined {
+  const item = value.trim();
+  if (item.length < 2 || !item.startsWith(':') || !item.endsWith(':')) return undefined;
+  const bytes = base64ToBytes(item.slice(1, -1));
+  return bytes?.length === 32 ? bytes : undefined;
 }
 
 export function formatContentDigest(sha256: Uint8Array): string {

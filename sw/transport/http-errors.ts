@@ -4,7 +4,7 @@ import type { ResponseFacts } from './exchange.js';
 import type { TransportOutcome } from './port.js';
 
 /** Server error codes (`X-Error-Code`) that mean the body was damaged on the way: send it again. */
-const DAMAGED_BODY: ReadonlySet<string> = new Set(['DIGEST_MISMATCH']);
+const DAMAGED_BODY: ReadonlySet<string> = new Set(['DIGEST_MISMATCH', 'FILE_DIGEST_MISMATCH']);
 
 /** The uploader's code for an HTTP error status (4xx/5xx). */
 export function codeForStatus(status: number, serverCode?: string): UploadErrorCode {
@@ -50,6 +50,15 @@ export function parseRetryAfter(value: string | null): number | undefined {
   const text = value?.trim() ?? '';
   if (!/^[0-9]{1,9}$/.test(text)) return undefined;
   return Number(text) * 1000;
+}
+
+/**
+ * A request that got no answer. A page that carried it went away (page-assisted uploads): where
+ * the server stands is unknown, so re-sync at once (a status request) rather than back off.
+ */
+export function noAnswer(what: string, cause: unknown): TransportOutcome {
+  if ((cause as { name?: unknown } | null)?.name === 'CourierGone') return { kind: 'conflict', offset: undefined, complete: false };
+  return { kind: 'failed', error: unreachable(what, cause) };
 }
 
 /** The error for a request that never got an answer. */

@@ -22,14 +22,18 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /** Headers for this request (stored ones and the `headers` hook's), e.g. authorisation. */
   readonly headers: Readonly<Record<string, string>>;
+  /** Body bytes handed to the network so far, where the HTTP client can tell. */
+  readonly onSent?: (bytes: number) => void;
 }
 
 export interface AppendRequest {
   /** Where `body` starts in the file; the server must hold exactly this many bytes. */
   readonly start: number;
   readonly body: Blob;
-  /** SHA-256 of `body`, base64, when integrity checks are on. */
+  /** SHA-256 of `body`, base64, when chunks are checked one by one. */
   readonly sha256?: string;
+  /** The whole file's digest (X-File-Digest, base64), on the append that completes the upload. */
+  readonly fileDigest?: string;
 }
 
 export type TransportOutcome =
@@ -43,6 +47,11 @@ export type TransportOutcome =
   | { readonly kind: 'aborted' };
 
 export interface Transport {
+  /**
+   * Whether this upload's server checks a whole-file digest at completion; when not, integrity
+   * takes a digest per chunk.
+   */
+  supportsFileDigest?(upload: TransportUpload): boolean;
   /** How many bytes the server holds (creating the upload there first when the protocol needs it). */
   status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome>;
   /** Sends bytes from `chunk.start`. */

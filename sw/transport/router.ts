@@ -22,6 +22,11 @@ export class ProtocolRouter implements Transport {
     return this.#of(upload).cancel(upload, ctx);
   }
 
+  /** Whole-file digests where the upload's protocol has them (status/slice); tus and the draft check each chunk. */
+  supportsFileDigest(upload: TransportUpload): boolean {
+    return this.#of(upload).supportsFileDigest?.(upload) ?? false;
+  }
+
   #of(upload: TransportUpload): Transport {
     return this.#transports[upload.protocol ?? 'status-slice'];
   }

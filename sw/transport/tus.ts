@@ -1,4 +1,4 @@
-// tus 1.0 over an injected fetch (tus/tus-resumable-upload-protocol protocol.md): OPTIONS first
+// tus 1.0 over an HttpClient (tus/tus-resumable-upload-protocol protocol.md): OPTIONS first
 // (version, extensions, checksum algorithms, maximum size; once per endpoint and worker), creation
 // (with the bytes when the file is small), HEAD to resume, PATCH with Upload-Checksum, DELETE on
 // cancel. The upload URL lives in the upload's record (upload-url.ts). Never throws.

@@ -1,36 +1,14 @@
-// Real headless Chromium (Debian's package) driven by playwright-core. Never skips: a missing
-// browser is a failure that names the install command.
+// What every browser test shares, whatever the engine: the built demo, temp folders, random
+// source files and their SHA-256, the demo's rows read through the DOM contract, and polling waits.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserSession, Tab } from './engines/index.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 export const DEMO_DIR = join(REPO, 'dist/demo');
-
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-export function chromiumPath(): string {
-  const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(path)) {
-    throw new Error(
-      `The browser tests need Chromium at ${path}. Install it with: sudo apt-get update && sudo apt-get install -y chromium ` +
-        `(or point CHROMIUM_PATH at a Chromium binary).`,
-    );
-  }
-  return path;
-}
 
 export function assertDemoBuilt(): void {
   if (!existsSync(join(DEMO_DIR, 'sw.js')) || !existsSync(join(DEMO_DIR, 'index.html'))) {
@@ -43,17 +21,26 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove():
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-/** A persistent profile, so a test can quit the browser and start it again with the same IndexedDB. */
-export async function launch(profileDir: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(profileDir, { executablePath: chromiumPath(), headless: true, args: FLAGS });
+/** Waits for a condition, polling; fails with the last error the probe threw. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    const value = await probe().catch((error: unknown) => {
+      last = error;
+      return undefined;
+    });
+    if (value !== undefined && value !== false) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
 }
 
-/** Opens the demo and waits until the uploader connected and rendered its snapshot. */
-export async function openDemo(context: BrowserContext, url: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(url);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
-  return page;
+/** Opens the demo in a new tab and waits until the uploader connected and rendered its snapshot. */
+export async function openDemo(session: BrowserSession, url: string): Promise<Tab> {
+  const tab = await session.open(url);
+  await until('the demo ready (body[data-ready="true"])', () => tab.evaluate(() => document.body?.dataset.ready === 'true', null), 30_000);
+  return tab;
 }
 
 export interface SourceFile {
@@ -65,11 +52,9 @@ export interface SourceFile {
 
 export async function makeFile(dir: string, name: string, size: number): Promise<SourceFile> {
   const path = join(dir, name);
-  const hash = createHash('sha256');
   const data = size > 0 ? randomBytes(size) : Buffer.alloc(0);
-  hash.update(data);
   await writeFile(path, data);
-  return { path, name, size, sha256: hash.digest('hex') };
+  return { path, name, size, sha256: sha256(data) };
 }
 
 export function sha256(data: Buffer): string {
@@ -84,44 +69,40 @@ export interface RowState {
   readonly error: string;
 }
 
-export function rows(page: Page): Promise<RowState[]> {
-  return page.$$eval('li[data-upload-id]', (els) =>
-    els.map((el) => {
-      const li = el as HTMLLIElement;
-      return {
+/** The demo's rows, read through its DOM contract (`li[data-upload-id]`, `data-state`, `data-offset`, `.name`, `.error`). */
+export function rows(tab: Tab): Promise<RowState[]> {
+  return tab.evaluate(
+    () =>
+      Array.from(document.querySelectorAll<HTMLLIElement>('li[data-upload-id]')).map((li) => ({
         id: li.dataset.uploadId ?? '',
         name: li.querySelector('.name')?.textContent ?? '',
         state: li.dataset.state ?? '',
         offset: Number(li.dataset.offset ?? 0),
         error: li.querySelector('.error')?.textContent ?? '',
-      };
-    }),
+      })),
+    null,
   );
 }
 
 /** Waits until `count` rows are all in one of `states`; fails with the rows seen last. */
-export async function waitForRows(page: Page, count: number, states: readonly string[], timeoutMs = 120_000): Promise<RowState[]> {
+export async function waitForRows(tab: Tab, count: number, states: readonly string[], timeoutMs = 120_000): Promise<RowState[]> {
   const deadline = Date.now() + timeoutMs;
   let last: RowState[] = [];
   while (Date.now() < deadline) {
-    last = await rows(page);
+    last = await rows(tab);
     if (last.length === count && last.every((r) => states.includes(r.state))) return last;
-    await page.waitForTimeout(100);
+    await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`Timed out waiting for ${count} rows in ${states.join('/')}; saw ${JSON.stringify(last)}`);
 }
 
-/** Stops every service worker as the browser does to idle ones; the next event starts a fresh instance. */
-export async function stopServiceWorkers(page: Page): Promise<void> {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await cdp.detach();
+/** Clicks a row's action button (`pause`, `resume`, `retry`, `cancel`). */
+export function clickAction(tab: Tab, id: string, action: 'pause' | 'resume' | 'retry' | 'cancel'): Promise<void> {
+  return tab.click(`li[data-upload-id="${id}"] button[data-action="${action}"]`);
 }
 
 /** SHA-256 of every completed file the server holds (metadata files aside), whatever its layout. */
 export async function completedHashes(uploadDir: string): Promise<Set<string>> {
-  const { readdir, readFile } = await import('node:fs/promises');
   const out = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {

@@ -1,10 +1,10 @@
 // One browser, one server and a fault proxy in front of it. The page is loaded through the
-// proxy, so the proxy sees (and can cut, slow or hang) every byte the page and the worker send.
-import type { BrowserContext, Page } from 'playwright-core';
+// proxy, so the proxy sees (and can cut, slow, hang or refuse) every byte the page and the worker send.
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startTestServer } from '../helpers/server.js';
 import { startChildServer, freePort, type ChildServer } from './child-server.js';
-import { assertDemoBuilt, DEMO_DIR, launch, openDemo, tempDir } from './harness.js';
+import type { BrowserSession, Engine, Tab } from './engines/index.js';
+import { assertDemoBuilt, DEMO_DIR, openDemo, tempDir } from './harness.js';
 
 export interface LabOptions {
   /** Run the server as a child process (so it can be SIGKILLed and restarted). */
@@ -12,17 +12,20 @@ export interface LabOptions {
   readonly maxUploadSize?: number;
   /** Proxy bandwidth in bytes/s, so uploads last long enough to be interrupted. */
   readonly bytesPerSecond?: number;
+  /** Storage the page's origin may use (the engine needs `storageQuota`). */
+  readonly storageQuotaBytes?: number;
 }
 
 export interface Lab {
+  readonly engine: Engine;
   readonly proxy: FaultProxy;
   /** The demo's URL (through the proxy). */
   readonly url: string;
   readonly uploadDir: string;
   readonly filesDir: string;
-  context: BrowserContext;
-  /** Opens the demo; `query` configures its worker (e.g. `?timeoutBaseMs=3000`). */
-  open(query?: string): Promise<Page>;
+  session: BrowserSession;
+  /** Opens the demo in a new tab; `query` configures its worker (e.g. `?timeoutBaseMs=3000`). */
+  open(query?: string): Promise<Tab>;
   /** Quits the browser and starts it again with the same profile. */
   relaunch(): Promise<void>;
   /** Child-server labs only: SIGKILL and start again on the same port and directory. */
@@ -31,9 +34,10 @@ export interface Lab {
   close(): Promise<void>;
 }
 
-export async function openLab(options: LabOptions = {}): Promise<Lab> {
+export async function openLab(engine: Engine, options: LabOptions = {}): Promise<Lab> {
   assertDemoBuilt();
-  const profile = await tempDir('profile');
+  engine.assertInstalled();
+  const profile = await tempDir(`profile-${engine.name}`);
   const files = await tempDir('files');
   const data = await tempDir('uploads');
   let child: ChildServer | undefined;
@@ -48,17 +52,20 @@ export async function openLab(options: LabOptions = {}): Promise<Lab> {
   }
   const proxy = await startFaultProxy({ targetPort: serverPort });
   if (options.bytesPerSecond) proxy.setRate(options.bytesPerSecond);
+  const launch = (): Promise<BrowserSession> =>
+    engine.launch(profile.path, options.storageQuotaBytes === undefined ? {} : { storageQuotaBytes: options.storageQuotaBytes });
 
   const lab: Lab = {
+    engine,
     proxy,
     url: proxy.url,
     uploadDir: data.path,
     filesDir: files.path,
-    context: await launch(profile.path),
-    open: (query = '') => openDemo(lab.context, `${proxy.url}/${query}`),
+    session: await launch(),
+    open: (query = '') => openDemo(lab.session, `${proxy.url}/${query}`),
     async relaunch() {
-      await lab.context.close();
-      lab.context = await launch(profile.path);
+      await lab.session.close();
+      lab.session = await launch();
     },
     async killServer() {
       if (!child) throw new Error('killServer needs a lab with childServer: true');
@@ -70,7 +77,7 @@ export async function openLab(options: LabOptions = {}): Promise<Lab> {
       child = await startChildServer({ port: serverPort, uploadDir: data.path, ...maxSize(restart.maxUploadSize) });
     },
     async close() {
-      await lab.context.close().catch(() => undefined);
+      await lab.session.close().catch(() => undefined);
       await proxy.close();
       await child?.kill('SIGKILL');
       await inProcess?.close();
@@ -82,19 +89,4 @@ export async function openLab(options: LabOptions = {}): Promise<Lab> {
 
 function maxSize(bytes: number | undefined): { maxUploadSize?: number } {
   return bytes === undefined ? {} : { maxUploadSize: bytes };
-}
-
-/** Waits for a condition on the page's rows, polling. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    const value = await probe().catch((error: unknown) => {
-      last = error;
-      return undefined;
-    });
-    if (value !== undefined && value !== false) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`Timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
 }

@@ -25,6 +25,8 @@ export interface FaultProxyStats {
   readonly maxBodyBytes: number;
   /** Connections cut by `cutAt`. */
   readonly cuts: number;
+  /** Socket reads on the client side: bytes / reads is how finely the client's sends arrive. */
+  readonly reads: number;
 }
 
 export interface FaultProxy {
@@ -44,7 +46,7 @@ export interface FaultProxy {
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const host = options.targetHost ?? '127.0.0.1';
   const sockets = new Set<Socket>();
-  const totals = { clientToServerBytes: 0, headerBytes: 0, bodyBytes: 0, maxBodyBytes: 0, requests: 0, connections: 0, cuts: 0 };
+  const totals = { clientToServerBytes: 0, headerBytes: 0, bodyBytes: 0, maxBodyBytes: 0, requests: 0, connections: 0, cuts: 0, reads: 0 };
   let cuts: number[] = [];
 
   let rate: number | undefined;
@@ -108,6 +110,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     // One chunk at a time per connection, in order; the client is paused meanwhile (backpressure).
     let pending = Promise.resolve();
     client.on('data', (data: Buffer) => {
+      totals.reads++;
       client.pause();
       pending = pending.then(async () => {
         while (hang !== undefined) await hang.promise;
@@ -157,7 +160,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     },
     stats: () => ({ ...totals }),
     async close() {
-      // Cleared before the release: a chunk loop waiting on the hang would otherwise spin on a settled promise.
+      // Clear the hang before releasing it: a connection waiting in `while (hang !== undefined)`
+      // would otherwise await the same resolved promise forever, a microtask loop that starves
+      // the event loop (it hung a whole vitest worker at 100 % CPU).
       const held = hang;
       hang = undefined;
       held?.release();

@@ -19,3 +19,11 @@ export function makeBytes(size: number, seed: number): Uint8Array<ArrayBuffer> {
   }
   return out;
 }
+
+/** The whole-file digest of X-File-Digest: SHA-256 of the SHA-256s of the 8 MiB pieces, as `:<base64>:`. */
+export function fileDigest(data: Uint8Array): string {
+  const piece = 8 * 1024 * 1024;
+  const digests: Buffer[] = [];
+  for (let at = 0; at < data.length; at += piece) digests.push(createHash('sha256').update(data.subarray(at, at + piece)).digest());
+  return `:${createHash('sha256').update(Buffer.concat(digests)).digest('base64')}:`;
+}

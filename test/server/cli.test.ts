@@ -42,6 +42,7 @@ const VARIABLES = [
   'PORT',
   'HOST',
   'UPLOAD_DIR',
+  'STORAGE_URL',
   'STATIC_DIR',
   'MAX_UPLOAD_SIZE',
   'CORS_ORIGINS',

@@ -2,6 +2,7 @@
 // the page, and 401/403 that wait for new credentials instead of failing or storming.
 import { describe, expect, it } from 'vitest';
 import { UploadError } from '../../src/protocol/index.js';
+import { FetchHttpClient } from '../../sw/transport/http-client.js';
 import { StatusSliceTransport } from '../../sw/transport/status-slice.js';
 import { settle } from './kit/fake-clock.js';
 import { at } from './kit/scripted-transport.js';
@@ -19,7 +20,7 @@ describe('credentials', () => {
         token += 1;
         return { Authorization: `Bearer t${token}` };
       },
-      chunk: { initialBytes: 64 * 1024, minBytes: 64 * 1024, maxBytes: 64 * 1024, granularity: 64 * 1024 },
+      chunk: { initialBytes: 64 * 1024, minBytes: 64 * 1024, maxBytes: 64 * 1024, maxBytesWithoutDigest: 64 * 1024, granularity: 64 * 1024 },
     });
     kit.transport.respondWith((call) => (call.kind === 'status' ? at(0) : at(call.chunk!.start + call.chunk!.body.size, call.chunk!.start + call.chunk!.body.size === 200_000)));
     const view = await kit.add(200_000, 'a.bin', { 'X-App': 'stored', Authorization: 'Bearer stale' });
@@ -110,13 +111,12 @@ describe('credentials', () => {
 describe('fetch credentials', () => {
   it.each([['same-origin'], ['include']] as const)('StatusSliceTransport sends credentials: %s', async (credentials) => {
     const seen: RequestInit[] = [];
-    const transport = new StatusSliceTransport({
-      credentials,
-      fetch: async (_url, init) => {
+    const transport = new StatusSliceTransport(
+      new FetchHttpClient(async (_url, init) => {
         seen.push(init!);
         return new Response('0', { status: 200, headers: { 'X-Upload-Offset': '0' } });
-      },
-    });
+      }, credentials),
+    );
     const upload = { id: 'u', fileId: 'f', endpoint: 'https://api.example', name: 'a', type: '', size: 1 };
     await transport.status(upload, { signal: new AbortController().signal, headers: { Authorization: 'x' } });
     await transport.append(upload, { start: 0, body: new Blob(['a']) }, { signal: new AbortController().signal, headers: {} });

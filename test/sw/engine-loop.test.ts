@@ -1,17 +1,18 @@
 // The upload loop step by step: the test answers each request the engine makes, on a fake clock.
 import { describe, expect, it } from 'vitest';
 import { UploadError, sha256Base64 } from '../../src/protocol/index.js';
+import { fileDigest, makeBytes } from '../helpers/hash.js';
 import { MemoryRecordStore } from '../../sw/memory-record-store.js';
 import { settle } from './kit/fake-clock.js';
 import { at } from './kit/scripted-transport.js';
 import { engineKit } from './kit/engine-kit.js';
 
 const KiB = 1024;
-const fixedChunks = { initialBytes: 64 * KiB, minBytes: 64 * KiB, maxBytes: 64 * KiB, granularity: 64 * KiB };
+const fixedChunks = { initialBytes: 64 * KiB, minBytes: 64 * KiB, maxBytes: 64 * KiB, maxBytesWithoutDigest: 64 * KiB, granularity: 64 * KiB };
 
 describe('the upload loop', () => {
-  it('asks the status first, then sends slices from the offset the server gives, with their SHA-256', async () => {
-    const kit = engineKit({ digest: true, chunk: fixedChunks });
+  it('asks the status first, then sends slices from the offset the server gives, each with its SHA-256 (integrity: chunks)', async () => {
+    const kit = engineKit({ digest: true, integrity: 'chunks', chunk: fixedChunks });
     const bytes = new Uint8Array(150 * KiB).map((_, i) => (i * 7) & 255);
     const view = await kit.add(bytes);
     let call = await kit.transport.next();
@@ -33,6 +34,47 @@ describe('the upload loop', () => {
     expect(kit.view(view.id)).toMatchObject({ state: 'done', offset: bytes.length, attempts: 0 });
     expect(kit.events().filter((e) => e.type === 'complete').map((e) => e.type === 'complete' && e.upload.id)).toEqual([view.id]);
     expect(await kit.store.file((await kit.store.list())[0]!)).toBeUndefined(); // the file is dropped once done
+  });
+
+  it('integrity: file — chunks carry no digest and grow past the digest cap; the last one carries the whole-file digest', async () => {
+    const kit = engineKit({ digest: true, chunk: { initialBytes: 64 * KiB, minBytes: 64 * KiB, maxBytes: 64 * KiB, maxBytesWithoutDigest: 64 * 1024 * KiB, granularity: 64 * KiB } });
+    kit.transport.fileDigests = true;
+    const bytes = makeBytes(20 * 1024 * KiB, 9);
+    kit.transport.respondWith((call) => {
+      if (call.kind === 'status') return at(0);
+      const end = call.chunk!.start + call.chunk!.body.size;
+      // Answered at once on the fake clock: a fast link, so each chunk is bigger than the last.
+      return at(end, end === bytes.length);
+    });
+    const view = await kit.add(bytes);
+    await kit.clock.until(() => kit.view(view.id).state === 'done', 60_000);
+    const appends = kit.transport.calls.filter((c) => c.kind === 'append');
+    expect(appends.every((c) => c.chunk?.sha256 === undefined)).toBe(true);
+    expect(Math.max(...appends.map((c) => c.chunk!.body.size))).toBeGreaterThan(64 * KiB);
+    expect(appends.slice(0, -1).every((c) => c.chunk?.fileDigest === undefined)).toBe(true);
+    expect(`:${appends.at(-1)!.chunk!.fileDigest}:`).toBe(fileDigest(bytes));
+  });
+
+  it('the server finds the whole file damaged: the upload starts over from 0 with a digest per chunk', async () => {
+    const kit = engineKit({ digest: true, chunk: fixedChunks });
+    kit.transport.fileDigests = true;
+    const bytes = makeBytes(100 * KiB, 10);
+    let refused = false;
+    kit.transport.respondWith((call) => {
+      if (call.kind === 'status') return at(0);
+      const end = call.chunk!.start + call.chunk!.body.size;
+      if (end === bytes.length && !refused) {
+        refused = true;
+        return { kind: 'failed', error: new UploadError('CORRUPTED', 'HTTP 422: the bytes received do not match', { status: 422, serverCode: 'FILE_DIGEST_MISMATCH' }) };
+      }
+      return at(end, end === bytes.length);
+    });
+    const view = await kit.add(bytes);
+    await kit.clock.until(() => kit.view(view.id).state === 'done', 60_000);
+    const appends = kit.transport.calls.filter((c) => c.kind === 'append');
+    const again = appends.slice(appends.findIndex((c) => c.chunk?.fileDigest !== undefined) + 1);
+    expect(again[0]?.chunk?.start).toBe(0);
+    expect(again.every((c) => c.chunk?.sha256 !== undefined && c.chunk.fileDigest === undefined)).toBe(true);
   });
 
   it('a 409 is a re-sync, not a failure: the next slice starts where the server says', async () => {
@@ -76,7 +118,7 @@ describe('the upload loop', () => {
   });
 
   it('a chunk gets more time the bigger it is (30 s + the body at 64 KiB/s)', async () => {
-    const kit = engineKit({ chunk: { initialBytes: 640 * KiB, minBytes: 640 * KiB, maxBytes: 640 * KiB, granularity: 64 * KiB } });
+    const kit = engineKit({ chunk: { initialBytes: 640 * KiB, minBytes: 640 * KiB, maxBytes: 640 * KiB, maxBytesWithoutDigest: 640 * KiB, granularity: 64 * KiB } });
     const view = await kit.add(640 * KiB);
     (await kit.transport.next()).respond(at(0));
     const append = await kit.transport.next();

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { IetfTransport } from '../../sw/transport/ietf.js';
 import type { TransportUpload } from '../../sw/transport/port.js';
-import { ctx, ScriptedFetch, type Answer, type FetchCall } from './kit/scripted-fetch.js';
+import { ctx, overFetch, ScriptedFetch, type Answer, type FetchCall } from './kit/scripted-fetch.js';
 
 const ENDPOINT = 'https://up.example/files/';
 const upload = (size: number, remote?: Record<string, string>): TransportUpload => ({
@@ -20,7 +20,7 @@ const URL_X = 'https://up.example/files/x';
 
 function transport(respond: (call: FetchCall) => Answer | undefined): { t: IetfTransport; f: ScriptedFetch } {
   const f = new ScriptedFetch((call) => respond(call) ?? { status: 500, text: 'unscripted' });
-  return { t: new IetfTransport({ fetch: f.fetch, origin: 'https://app.example' }), f };
+  return { t: new IetfTransport(overFetch(f, 'https://app.example')), f };
 }
 
 describe('IetfTransport', () => {

@@ -31,6 +31,13 @@ describe.each([
     expect((error as UploadError).code).toBe('STORAGE');
   });
 
+  it('hashes a Blob without stream() (read whole)', async () => {
+    const data = new Uint8Array(300_000).map((_, i) => (i * 3) & 255);
+    const real = new Blob([data]);
+    const old = { size: real.size, arrayBuffer: () => real.arrayBuffer() } as unknown as Blob;
+    expect(await new SliceHasher({ byob }).sha256(old)).toBe(await sha256Base64(data));
+  });
+
   it('refuses to hash two slices at once with one buffer', async () => {
     const hasher = new SliceHasher({ byob });
     const blob = new Blob([new Uint8Array(3_000_000)]);

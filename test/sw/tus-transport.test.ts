@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { refusalOf, TusTransport, type TusCapabilities } from '../../sw/transport/tus.js';
 import type { TransportUpload } from '../../sw/transport/port.js';
-import { ctx, ScriptedFetch, type Answer, type FetchCall } from './kit/scripted-fetch.js';
+import { ctx, overFetch, ScriptedFetch, type Answer, type FetchCall } from './kit/scripted-fetch.js';
 
 const ORIGIN = 'https://app.example';
 const ENDPOINT = 'https://tus.example/files/';
@@ -24,7 +24,7 @@ const body = (n: number): Blob => new Blob([new Uint8Array(n)]);
 
 function transport(respond: (call: FetchCall) => Answer | undefined, digest = false): { t: TusTransport; f: ScriptedFetch } {
   const f = new ScriptedFetch((call) => (call.method === 'OPTIONS' ? OPTIONS : (respond(call) ?? { status: 500, text: 'unscripted' })));
-  return { t: new TusTransport({ fetch: f.fetch, origin: ORIGIN, digest }), f };
+  return { t: new TusTransport({ ...overFetch(f, ORIGIN), digest }), f };
 }
 
 describe('refusalOf: servers this worker cannot use', () => {
@@ -132,7 +132,7 @@ describe('TusTransport', () => {
 
   it('with digests on, a server without sha256 checksums is refused before anything is created, clearly', async () => {
     const f = new ScriptedFetch((c) => (c.method === 'OPTIONS' ? { status: 204, headers: { 'Tus-Version': '1.0.0', 'Tus-Extension': 'creation,termination' } } : { status: 500 }));
-    const t = new TusTransport({ fetch: f.fetch, origin: ORIGIN, digest: true });
+    const t = new TusTransport({ ...overFetch(f, ORIGIN), digest: true });
     const out = await t.status(upload(1_000_000), ctx());
     expect(out.kind === 'failed' && out.error).toMatchObject({ code: 'REJECTED' });
     expect(out.kind === 'failed' && out.error.message).toContain('digest: false');
@@ -186,7 +186,7 @@ describe('no answer: network or CORS (one HttpExchange for every transport)', ()
 
   it('same origin: no probe', async () => {
     const f = new ScriptedFetch(() => 'refused');
-    const t = new TusTransport({ fetch: f.fetch, origin: 'https://tus.example', digest: false });
+    const t = new TusTransport({ ...overFetch(f, 'https://tus.example'), digest: false });
     const out = await t.status(known, ctx());
     expect(out.kind === 'failed' && out.error.code).toBe('NETWORK');
     expect(f.calls).toHaveLength(1);

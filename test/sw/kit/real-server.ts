@@ -50,7 +50,7 @@ export async function realServerKit(serverOptions: StartServerOptions = {}): Pro
         store: new IdbRecordStore({ factory }),
         endpoint: proxy.url,
         retry: { baseMs: 20, maxMs: 200 },
-        chunk: { minBytes: TEST_CHUNK, maxBytes: TEST_CHUNK, initialBytes: TEST_CHUNK, granularity: 64 * KiB },
+        chunk: { minBytes: TEST_CHUNK, maxBytes: TEST_CHUNK, maxBytesWithoutDigest: TEST_CHUNK, initialBytes: TEST_CHUNK, granularity: 64 * KiB },
         timeouts: { baseMs: 5_000 },
         idleGraceMs: 2_000,
         ...options,

@@ -1,6 +1,8 @@
 // A fetch the test scripts, for the transports' own tests: every request is recorded (method,
 // URL, headers, body size, mode) and answered by the test's responder, or refused like fetch
 // refuses (a TypeError) when the responder says so. No sockets, no timers.
+import { fetchCorsProbe, type CorsProbe } from '../../../sw/transport/exchange.js';
+import { FetchHttpClient } from '../../../sw/transport/http-client.js';
 
 export interface FetchCall {
   readonly method: string;
@@ -46,3 +48,8 @@ export class ScriptedFetch {
 }
 
 export const ctx = (): { signal: AbortSignal; headers: Record<string, string> } => ({ signal: new AbortController().signal, headers: { Authorization: 'Bearer t' } });
+
+/** A transport's HttpClient and CORS probe over this fetch, as installUploader builds them. */
+export function overFetch(f: ScriptedFetch, origin: string): { http: FetchHttpClient; corsProbe: CorsProbe } {
+  return { http: new FetchHttpClient(f.fetch), corsProbe: fetchCorsProbe(f.fetch, 'same-origin', origin) };
+}

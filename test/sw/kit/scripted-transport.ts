@@ -22,6 +22,12 @@ export class ScriptedTransport implements Transport {
   readonly #waiting: Array<(call: Call) => void> = [];
   readonly #unclaimed: Call[] = [];
   #responder: Responder | undefined;
+  /** Whether the scripted server checks a whole-file digest (X-File-Digest). */
+  fileDigests = false;
+
+  supportsFileDigest(): boolean {
+    return this.fileDigests;
+  }
 
   /** Answers each new request with `responder`'s outcome; `undefined` leaves it to the test. */
   respondWith(responder: Responder | undefined): void {

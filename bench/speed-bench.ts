@@ -1,0 +1,257 @@
+// Issue 10's goals, side by side in one Chromium run, medians of ROUNDS rounds in turning order:
+// the worker with an open page (page-assisted) and alone, against a plain page XHR POST, one bare
+// fetch POST of the stored Blob from a worker, and tus-js-client → @tus/server; 20 × 16 MiB at
+// the same concurrency; integrity on and off; memory from 16 MiB to 1 GiB.
+import { mkdir, open, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { peakSampler, rssOf, rssOfProcessesWith, spawnListening, type Listening } from '../test/helpers/processes.js';
+import { MiB, median, mibps, printTable, verdict, type Row } from './table.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const REPO = join(import.meta.dirname, '..');
+const DEMO_DIR = join(REPO, 'dist/demo');
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+async function writeRandomFile(path: string, size: number): Promise<void> {
+  const handle = await open(path, 'w');
+  const block = randomBytes(16 * MiB);
+  for (let written = 0; written < size; written += block.length) await handle.write(block, 0, Math.min(block.length, size - written));
+  await handle.close();
+}
+
+function startOurs(uploadDir: string, staticDir = DEMO_DIR): Promise<Listening> {
+  return spawnListening(process.execPath, [join(REPO, 'dist/lib/server/cli.js')], { PORT: '0', HOST: '127.0.0.1', UPLOAD_DIR: uploadDir, STATIC_DIR: staticDir });
+}
+
+/** A fresh lastModified gives a fresh classic file id, so every round is a new upload. */
+async function freshen(paths: readonly string[], round: number): Promise<void> {
+  for (const path of paths) {
+    const t = new Date(Date.UTC(2026, 0, 1) + round * 1000 + paths.indexOf(path));
+    await utimes(path, t, t);
+  }
+}
+
+async function emptyDir(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => []);
+  await Promise.all(names.map((name) => rm(join(dir, name), { recursive: true, force: true })));
+}
+
+async function benchInput(page: Page, paths: readonly string[]): Promise<void> {
+  await page.evaluate(() => {
+    if (document.querySelector('#bench')) return;
+    const input = Object.assign(document.createElement('input'), { type: 'file', id: 'bench', multiple: true, hidden: true });
+    document.body.append(input);
+  });
+  await page.setInputFiles('#bench', [...paths]);
+}
+
+/** Page XHR POSTs of every picked file, `concurrency` at a time; ms from start to the last answer. */
+async function xhrUpload(page: Page, paths: readonly string[], concurrency: number, tag: string): Promise<number> {
+  await benchInput(page, paths);
+  return page.evaluate(
+    async ({ concurrency, tag }) => {
+      const files = [...document.querySelector<HTMLInputElement>('#bench')!.files!];
+      const t0 = performance.now();
+      const one = (file: File, i: number) =>
+        new Promise<void>((resolve, reject) => {
+          const xhr = new XMLHttpRequest();
+          xhr.open('POST', '/upload');
+          xhr.setRequestHeader('X-File-Id', `${tag}-${i}`);
+          xhr.setRequestHeader('X-Start-Byte', '0');
+          xhr.onload = () => (xhr.status === 200 ? resolve() : reject(new Error(`XHR ${xhr.status}`)));
+          xhr.onerror = () => reject(new Error('XHR failed'));
+          xhr.send(file);
+        });
+      let next = 0;
+      await Promise.all(Array.from({ length: concurrency }, async () => {
+        while (next < files.length) {
+          const i = next++;
+          await one(files[i]!, i);
+        }
+      }));
+      return performance.now() - t0;
+    },
+    { concurrency, tag },
+  );
+}
+
+/** Through the demo: from picking the files to every row done. */
+async function demoUpload(page: Page, paths: readonly string[]): Promise<number> {
+  const before = await page.locator('li[data-state="done"]').count();
+  const t0 = Date.now();
+  await page.setInputFiles('#file', [...paths]);
+  await page.waitForFunction((n) => document.querySelectorAll('li[data-state="done"]').length >= n, before + paths.length, { polling: 20, timeout: 900_000 });
+  const ms = Date.now() - t0;
+  await page.click('#clear-completed');
+  return ms;
+}
+
+async function tusUpload(page: Page, path: string): Promise<number> {
+  await benchInput(page, [path]);
+  return page.evaluate(
+    () =>
+      new Promise<number>((resolve, reject) => {
+        const file = document.querySelector<HTMLInputElement>('#bench')!.files![0]!;
+        const t0 = performance.now();
+        const tus = (globalThis as unknown as { tus: { Upload: new (f: File, o: object) => { start(): void } } }).tus;
+        new tus.Upload(file, { endpoint: '/files', metadata: { filename: file.name }, retryDelays: [], onSuccess: () => resolve(performance.now() - t0), onError: (e: Error) => reject(e) }).start();
+      }),
+  );
+}
+
+// The ceiling of a worker: store the picked file in IndexedDB as our worker does, read it back,
+// one fetch POST of the whole Blob. A page of its own origin registers it.
+const BARE_SW = `
+const open = () => new Promise((res, rej) => { const r = indexedDB.open('bare', 1); r.onupgradeneeded = () => r.result.createObjectStore('blobs'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+const tx = (db, mode, fn) => new Promise((res, rej) => { const t = db.transaction('blobs', mode); const q = fn(t.objectStore('blobs')); t.oncomplete = () => res(q.result); t.onerror = () => rej(t.error); });
+self.addEventListener('install', (e) => e.waitUntil(self.skipWaiting()));
+self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
+self.addEventListener('message', (e) => e.waitUntil((async () => {
+  const { file, id } = e.data; const db = await open();
+  const t0 = performance.now();
+  await tx(db, 'readwrite', (s) => s.put(file, id));
+  const blob = await tx(db, 'readonly', (s) => s.get(id));
+  const res = await fetch('/upload', { method: 'POST', headers: { 'X-File-Id': id, 'X-Start-Byte': '0' }, body: blob });
+  await tx(db, 'readwrite', (s) => s.delete(id));
+  e.ports[0].postMessage({ ms: performance.now() - t0, status: res.status });
+})()));`;
+
+async function bareWorkerUpload(page: Page, path: string, tag: string): Promise<number> {
+  await benchInput(page, [path]);
+  return page.evaluate(async (tag) => {
+    const file = document.querySelector<HTMLInputElement>('#bench')!.files![0]!;
+    const reg = await navigator.serviceWorker.register('/bare-sw.js');
+    await navigator.serviceWorker.ready;
+    const worker = reg.active!;
+    const channel = new MessageChannel();
+    const reply = new Promise<{ ms: number; status: number }>((resolve) => (channel.port1.onmessage = (e) => resolve(e.data)));
+    worker.postMessage({ file, id: tag }, [channel.port2]);
+    const { ms, status } = await reply;
+    if (status !== 200) throw new Error(`bare worker POST answered ${status}`);
+    return ms;
+  }, tag);
+}
+
+async function openDemo(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+  return page;
+}
+
+export async function runSpeedBench(): Promise<Row[]> {
+  const work = join(REPO, '.tmp', `speed-${Date.now()}`);
+  const dirs = { files: join(work, 'files'), profile: join(work, 'profile'), ours: join(work, 'ours'), plain: join(work, 'plain'), alone: join(work, 'alone'), bare: join(work, 'bare'), bareStatic: join(work, 'bare-static'), tus: join(work, 'tus') };
+  for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
+  await writeFile(join(dirs.bareStatic, 'bare-sw.js'), BARE_SW);
+  await writeFile(join(dirs.bareStatic, 'index.html'), '<!doctype html><title>bare</title>');
+  // Each path on its own origin, so each has its own worker registration and settings.
+  const ours = await startOurs(dirs.ours);
+  const plain = await startOurs(dirs.plain);
+  const alone = await startOurs(dirs.alone);
+  const bare = await startOurs(dirs.bare, dirs.bareStatic);
+  const tus = await spawnListening(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'bench/tus-server.ts')], { PORT: '0', UPLOAD_DIR: dirs.tus });
+  const context = await chromium.launchPersistentContext(dirs.profile, { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: FLAGS });
+  await context.addInitScript('globalThis.__name = (fn) => fn;');
+  const rows: Row[] = [];
+  try {
+    const big = join(dirs.files, 'speed-256.bin');
+    await writeRandomFile(big, 256 * MiB);
+    const smalls: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      smalls.push(join(dirs.files, `small-${i}.bin`));
+      await writeRandomFile(smalls[i]!, 16 * MiB);
+    }
+    const assisted = await openDemo(context, ours.url);
+    const assistedPlain = await openDemo(context, `${plain.url}/?digest=0`);
+    const workerAlone = await openDemo(context, `${alone.url}/?assist=0`);
+    const barePage = await context.newPage();
+    await barePage.goto(bare.url);
+    const tusPage = await context.newPage();
+    await tusPage.goto(tus.url);
+    const t = { xhr: [] as number[], assisted: [] as number[], assistedPlain: [] as number[], alone: [] as number[], bare: [] as number[], tus: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      await freshen([big], round);
+      const runs: [keyof typeof t, () => Promise<number>][] = [
+        ['xhr', () => xhrUpload(assisted, [big], 1, `xhr-${round}-${Date.now()}`)],
+        ['assisted', () => demoUpload(assisted, [big])],
+        ['assistedPlain', () => demoUpload(assistedPlain, [big])],
+        ['alone', () => demoUpload(workerAlone, [big])],
+        ['bare', () => bareWorkerUpload(barePage, big, `bare-${round}-${Date.now()}`)],
+        ['tus', () => tusUpload(tusPage, big)],
+      ];
+      for (let i = 0; i < runs.length; i++) {
+        const [name, run] = runs[(i + round) % runs.length]!;
+        t[name].push(await run());
+      }
+      await Promise.all(['ours', 'plain', 'alone', 'bare'].map((k) => emptyDir(join(dirs[k as 'ours'], 'complete'))).concat(emptyDir(dirs.tus)));
+    }
+    const size = 256 * MiB;
+    const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<keyof typeof t, number>;
+    rows.push(
+      { measure: '256 MiB, page XHR single POST (MiB/s)', value: mibps(size, m.xhr).toFixed(0) },
+      { measure: '256 MiB, page open: worker + page-assisted XHR, digests on (MiB/s, pick → done)', value: mibps(size, m.assisted).toFixed(0) },
+      { measure: '256 MiB, page open, digests off (MiB/s)', value: mibps(size, m.assistedPlain).toFixed(0) },
+      { measure: '256 MiB, worker alone, digests on (MiB/s)', value: mibps(size, m.alone).toFixed(0) },
+      { measure: '256 MiB, bare worker: IndexedDB + one fetch POST of the Blob (MiB/s)', value: mibps(size, m.bare).toFixed(0) },
+      { measure: '256 MiB, tus-js-client → @tus/server (MiB/s)', value: mibps(size, m.tus).toFixed(0) },
+      { measure: 'page open / page XHR', value: `${(m.xhr / m.assisted).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.xhr / m.assisted >= 0.9) },
+      { measure: 'page open / tus', value: `${(m.tus / m.assisted).toFixed(2)}×`, target: '≥ 1.1×', verdict: verdict(m.tus / m.assisted >= 1.1) },
+      { measure: 'worker alone / bare worker fetch', value: `${(m.bare / m.alone).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.bare / m.alone >= 0.9) },
+      { measure: 'integrity cost, page open (digests on vs off)', value: `${((1 - m.assistedPlain / m.assisted) * 100).toFixed(0)} %`, target: '≤ 10 %', verdict: verdict(1 - m.assistedPlain / m.assisted <= 0.1) },
+    );
+    printTable('Speed (issue 10), one run', rows);
+
+    // 20 × 16 MiB at the demo's concurrency (3).
+    const many = { xhr: [] as number[], demo: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      await freshen(smalls, 200 + round);
+      const order: [keyof typeof many, () => Promise<number>][] = [
+        ['xhr', () => xhrUpload(assistedPlain, smalls, 3, `many-${round}-${Date.now()}`)],
+        ['demo', () => demoUpload(assistedPlain, smalls)],
+      ];
+      for (let i = 0; i < order.length; i++) {
+        const [name, run] = order[(i + round) % order.length]!;
+        many[name].push(await run());
+      }
+      await emptyDir(join(dirs.plain, 'complete'));
+    }
+    const total = 20 * 16 * MiB;
+    const ratio = median(many.xhr) / median(many.demo);
+    const manyRows: Row[] = [
+      { measure: '20 × 16 MiB, page XHR, 3 at a time (MiB/s)', value: mibps(total, median(many.xhr)).toFixed(0) },
+      { measure: '20 × 16 MiB, page open (MiB/s)', value: mibps(total, median(many.demo)).toFixed(0) },
+      { measure: '20 × 16 MiB: page open / page XHR', value: `${ratio.toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(ratio >= 0.9) },
+    ];
+    printTable('Many files', manyRows);
+    rows.push(...manyRows);
+
+    // Memory: page open, 16 MiB vs 1 GiB.
+    const peaks: Record<string, { browser: number; server: number }> = {};
+    for (const [label, bytes] of [['16 MiB', 16 * MiB], ['1 GiB', 1024 * MiB]] as const) {
+      const path = join(dirs.files, `mem-${bytes}.bin`);
+      await writeRandomFile(path, bytes);
+      const browser = peakSampler(() => rssOfProcessesWith(dirs.profile));
+      const server = peakSampler(() => rssOf(plain.process.pid!));
+      await demoUpload(assistedPlain, [path]);
+      peaks[label] = { browser: browser.stop(), server: server.stop() };
+      await rm(path);
+      await emptyDir(join(dirs.plain, 'complete'));
+    }
+    const grow = (k: 'browser' | 'server') => (peaks['1 GiB']![k] - peaks['16 MiB']![k]) / MiB;
+    const memRows: Row[] = [
+      { measure: 'browser RSS growth, 16 MiB → 1 GiB, page open (MiB)', value: grow('browser').toFixed(0), target: '< 64', verdict: verdict(grow('browser') < 64) },
+      { measure: 'server RSS growth, 16 MiB → 1 GiB (MiB)', value: grow('server').toFixed(0), target: '< 64', verdict: verdict(grow('server') < 64) },
+    ];
+    printTable('Memory', memRows);
+    rows.push(...memRows);
+  } finally {
+    await context.close();
+    await Promise.all([ours, plain, alone, bare, tus].map((p) => p.kill('SIGTERM')));
+    await rm(work, { recursive: true, force: true });
+  }
+  printTable('Speed (issue 10): all figures', rows);
+  return rows;
+}
