@@ -1,18 +1,15 @@
-// Chromium for the interop tests (Debian's package through playwright-core), kept apart from
-// test/browser/ (which becomes a three-engine harness): launch, the demo's rows, worker stops.
-// Never skips: a missing browser fails with the install command.
-import { existsSync } from 'node:fs';
+// Chromium for the interop tests (Debian's package through playwright-core): these drive
+// playwright pages directly (file pickers, tus-js-client and Uppy in the page), so they use the
+// browser suite's Chromium binary but not its engine-neutral Tab. Never skips: a missing browser
+// fails with the install command.
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromiumPath } from '../browser/engines/chromium.js';
 
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** A persistent profile, so a test can quit the browser and start it again with the same IndexedDB. */
 export function launchChromium(profileDir: string): Promise<BrowserContext> {
-  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) {
-    throw new Error(`The interop tests need Chromium at ${executablePath}. Install it with: sudo apt-get update && sudo apt-get install -y chromium (or set CHROMIUM_PATH).`);
-  }
-  return chromium.launchPersistentContext(profileDir, { executablePath, headless: true, args: FLAGS });
+  return chromium.launchPersistentContext(profileDir, { executablePath: chromiumPath(), headless: true, args: FLAGS });
 }
 
 export interface Row {
