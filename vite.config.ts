@@ -38,7 +38,7 @@ export default defineConfig(({ mode }) => {
             name: 'unit',
             root,
             include: ['test/**/*.test.ts'],
-            exclude: ['test/browser/**', 'test/s3/**', 'test/examples/**', 'node_modules/**'],
+            exclude: ['test/browser/**', 'test/s3/**', 'test/interop/**', 'test/examples/**', 'node_modules/**'],
             testTimeout: 60_000,
             hookTimeout: 60_000,
           },
@@ -80,6 +80,20 @@ export default defineConfig(({ mode }) => {
             // One browser at a time: the machine has two cores.
             fileParallelism: false,
             globalSetup: ['test/browser/global-setup.ts'],
+            testTimeout: 180_000,
+            hookTimeout: 120_000,
+          },
+        },
+        {
+          extends: true,
+          test: {
+            // Chromium against tus and IETF draft peers (tus-js-client, Uppy, @tus/server).
+            name: 'interop',
+            root,
+            include: ['test/interop/**/*.test.ts'],
+            fileParallelism: false,
+            // After the examples: never two browsers at once.
+            sequence: { groupOrder: 3 },
             testTimeout: 180_000,
             hookTimeout: 120_000,
           },

@@ -128,7 +128,7 @@ async function addFiles(uploader: Uploader, files: FileList | File[]): Promise<v
  * install the worker again.
  */
 function workerUrl(): string {
-  const keys = ['digest', 'integrity', 'concurrency', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'];
+  const keys = ['endpoint', 'protocol', 'digest', 'integrity', 'concurrency', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'];
   const params = new URLSearchParams([...new URLSearchParams(location.search)].filter(([key]) => keys.includes(key)));
   const query = params.toString();
   return query ? `/resilient-upload-sw.js?${query}` : '/resilient-upload-sw.js';
@@ -142,7 +142,8 @@ async function main(): Promise<void> {
   try {
     // `?assist=0`: the worker uploads alone, as when no tab is open (the page carries no bytes).
     const pageAssist = new URLSearchParams(location.search).get('assist') !== '0';
-    uploader = await createUploader({ serviceWorker: workerUrl(), endpoint: location.origin, pageAssist });
+    // No endpoint here: the worker's (its origin, or `?endpoint=` with `?protocol=`) applies.
+    uploader = await createUploader({ serviceWorker: workerUrl(), pageAssist });
   } catch (error) {
     say(`The uploader could not start: ${error instanceof Error ? error.message : String(error)}`);
     return;

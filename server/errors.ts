@@ -18,6 +18,9 @@ const TABLE: Record<ServerErrorCode, readonly [status: number, message: string]>
   FORBIDDEN: [403, 'not allowed'],
   NOT_FOUND: [404, 'not found'],
   METHOD_NOT_ALLOWED: [405, 'method not allowed'],
+  // tus and the IETF draft: a protocol version this server does not speak; a body of another type.
+  UNSUPPORTED_VERSION: [412, 'this server does not speak the protocol version the request asks for'],
+  UNSUPPORTED_MEDIA_TYPE: [415, 'the request body has the wrong Content-Type'],
   ALREADY_COMPLETE: [409, 'the upload is already complete'],
   // A newer request for the same upload took over this one.
   BUSY: [409, 'a newer request for this upload took over'],

@@ -11,11 +11,16 @@ import type { UploadStorage } from './storage.js';
 import type { ProtocolHandler } from './protocol.js';
 import { emptyResponse, errorResponse } from './responses.js';
 import { createUploadServices } from './services.js';
+import { ietfDraft } from './ietf/ietf.js';
 import { statusSlice } from './status-slice.js';
+import { tus } from './tus/tus.js';
 import { systemClock, type UploadRequest, type UploadResponse } from './types.js';
 
-/** Every protocol the server speaks; a request goes to the first whose paths include it. */
-const PROTOCOLS: readonly ProtocolHandler[] = [statusSlice];
+/**
+ * Every protocol the server speaks; a request goes to the first whose paths include it and that
+ * accepts it (the IETF draft and tus share `/files/`: the draft takes requests with its header).
+ */
+const PROTOCOLS: readonly ProtocolHandler[] = [statusSlice, ietfDraft, tus];
 
 export interface UploadCore {
   /** Whether `path` (relative to the base path) is an API route. */
@@ -43,6 +48,8 @@ export function createUploadCore(options: UploadServerOptions = {}): UploadCore 
   const storage: UploadStorage = options.storage ?? new FileStore({ dir: options.uploadDir ?? DEFAULTS.uploadDir, clock });
   const locks = options.locks ?? storage.locks ?? new WriterLocks();
   const completions = new CompletionDelivery({ storage, locks, hook: options.onComplete, logger });
+  const staleAfterMs = options.staleAfterMs ?? DEFAULTS.staleAfterMs;
+  const interval = options.sweepIntervalMs ?? DEFAULTS.sweepIntervalMs;
   const services = createUploadServices({
     storage,
     locks,
@@ -58,6 +65,9 @@ export function createUploadCore(options: UploadServerOptions = {}): UploadCore 
     takeoverTimeoutMs: options.takeoverTimeoutMs ?? DEFAULTS.takeoverTimeoutMs,
     // A monotonic clock unless one is injected (tests drive the rate with it).
     now: options.clock ? () => clock.now() : () => performance.now(),
+    maxUploadSize: options.maxUploadSize ?? DEFAULTS.maxUploadSize,
+    wallClock: () => clock.now(),
+    staleAfterMs: interval > 0 ? staleAfterMs : undefined,
   });
   const cors = new Cors(options.corsOrigins, {
     request: [...PROTOCOLS.flatMap((p) => p.corsRequestHeaders), ...(options.corsAllowedHeaders ?? [])],
@@ -76,14 +86,12 @@ export function createUploadCore(options: UploadServerOptions = {}): UploadCore 
     });
     return prepared;
   };
-  const staleAfterMs = options.staleAfterMs ?? DEFAULTS.staleAfterMs;
   // Through the writer locks: an upload being written is skipped, and one being removed makes
   // a resuming request wait, so no byte is ever acknowledged into a deleted file.
   const sweep = async (): Promise<number> => {
     await ready();
     return storage.sweep(clock.now() - staleAfterMs, (key) => locks.tryAcquire(key));
   };
-  const interval = options.sweepIntervalMs ?? DEFAULTS.sweepIntervalMs;
   const timer =
     interval > 0
       ? setInterval(() => {
@@ -94,11 +102,15 @@ export function createUploadCore(options: UploadServerOptions = {}): UploadCore 
   timer?.unref();
 
   const route = async (req: UploadRequest, protocol: ProtocolHandler, methods: readonly string[]): Promise<UploadResponse> => {
-    const allow = [...methods, 'OPTIONS'].join(', ');
     if (req.method === 'OPTIONS') {
+      // A preflight names no protocol (its headers are only listed): allow what any protocol here answers.
+      const allow = unique([...PROTOCOLS.flatMap((p) => p.methods(req.path) ?? []), 'OPTIONS']).join(', ');
+      const preflight = req.headers['access-control-request-method'] !== undefined;
+      const own = !preflight && protocol.options ? protocol.options(req, services) : emptyResponse(204);
       const origin = req.headers['origin'];
-      return emptyResponse(204, { allow, ...(Object.keys(cors.headers(origin)).length > 0 ? cors.preflight(allow) : {}) });
+      return { ...own, headers: { ...own.headers, allow, ...(Object.keys(cors.headers(origin)).length > 0 ? cors.preflight(allow) : {}) } };
     }
+    const allow = [...methods, 'OPTIONS'].join(', ');
     if (!methods.includes(req.method)) {
       const res = errorResponse(new UploadServerError('METHOD_NOT_ALLOWED'));
       return { ...res, headers: { ...res.headers, allow } };
@@ -126,18 +138,18 @@ export function createUploadCore(options: UploadServerOptions = {}): UploadCore 
     return req.method === 'HEAD' ? { ...res, body: '' } : res;
   };
 
-  const find = (path: string): [ProtocolHandler, readonly string[]] | undefined => {
+  const find = (req: Pick<UploadRequest, 'path' | 'headers'>): [ProtocolHandler, readonly string[]] | undefined => {
     for (const p of PROTOCOLS) {
-      const methods = p.methods(path);
-      if (methods) return [p, methods];
+      const methods = p.methods(req.path);
+      if (methods && (p.accepts?.(req.headers) ?? true)) return [p, methods];
     }
     return undefined;
   };
 
   return {
-    owns: (path) => find(path) !== undefined,
+    owns: (path) => PROTOCOLS.some((p) => p.methods(path) !== undefined),
     async handle(req) {
-      const found = find(req.path);
+      const found = find(req);
       const res = found ? await route(req, ...found) : errorResponse(new UploadServerError('NOT_FOUND'));
       return { ...res, headers: { ...res.headers, ...cors.headers(req.headers['origin']) } };
     },
@@ -149,4 +161,8 @@ export function createUploadCore(options: UploadServerOptions = {}): UploadCore 
       await completions.close(options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs);
     },
   };
+}
+
+function unique(items: readonly string[]): string[] {
+  return [...new Set(items)];
 }

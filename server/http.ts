@@ -75,7 +75,7 @@ export function createUploadHandler(options: UploadServerOptions = {}): UploadHa
       return;
     }
     const controller = new AbortController();
-    const p = run(core, req, res, rel, controller, idleTimeoutMs, logger).finally(() => inflight.delete(p));
+    const p = run(core, req, res, { path: rel, basePath: base }, controller, idleTimeoutMs, logger).finally(() => inflight.delete(p));
     inflight.set(p, controller);
   };
   return Object.assign(handler, {
@@ -100,7 +100,7 @@ async function run(
   core: UploadCore,
   req: IncomingMessage,
   res: ServerResponse,
-  path: string,
+  at: { path: string; basePath: string },
   controller: AbortController,
   idleTimeoutMs: number,
   logger: UploadLogger,
@@ -110,11 +110,13 @@ async function run(
   });
   const value: UploadRequest = {
     method: req.method ?? 'GET',
-    path,
+    path: at.path,
+    basePath: at.basePath,
     headers: decodeHeaders(req),
     // destroyOnReturn: false so a handler that stops reading early can still answer (413, 409).
     body: { [Symbol.asyncIterator]: () => req.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array> },
     signal: controller.signal,
+    ...(req.httpVersionMajor === 1 && req.httpVersionMinor === 0 ? {} : { inform: (status: number, headers: Readonly<Record<string, string>>) => inform(res, status, headers) }),
   };
   let response: UploadResponse;
   try {
@@ -126,6 +128,21 @@ async function run(
   // A request cut by close() is not drained: the server is going away.
   await send(req, res, controller.signal.aborted ? { ...response, closeConnection: true } : response, idleTimeoutMs);
 }
+
+/**
+ * Writes an informational answer (1xx) ahead of the final one. Node has writers for 100, 102 and
+ * 103 only, so the status line goes to the socket directly, as writeEarlyHints does; skipped once
+ * the final answer has begun, or while the socket still carries an earlier response (pipelining).
+ */
+function inform(res: ServerResponse, status: number, headers: Readonly<Record<string, string>>): void {
+  const socket = res.socket;
+  if (res.headersSent || res.destroyed || socket === null || socket.destroyed) return;
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
+  socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? INFORMATIONAL[status] ?? 'Informational'}\r\n${lines.join('')}\r\n`);
+}
+
+/** Reason phrases Node does not know yet. */
+const INFORMATIONAL: Readonly<Record<number, string>> = { 104: 'Upload Resumption Supported' };
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 

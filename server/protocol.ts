@@ -1,4 +1,4 @@
-// What a protocol handler is (status/slice today; tus 1.0 or the IETF draft beside it), and the
+// What a protocol handler is (status/slice, tus 1.0, the IETF draft), and the
 // shared services it is given. A protocol parses its own requests and shapes its own answers; the
 // rules every protocol must obey alike — takeover, body deadlines, size and namespace limits,
 // completion and onComplete delivery — live behind UploadServices, outside any protocol. CORS,
@@ -10,6 +10,16 @@ import type { UploadRequest, UploadResponse } from './types.js';
 export interface ProtocolHandler {
   /** Methods answered at `path` (relative to the base path), or undefined when the path is not this protocol's. */
   methods(path: string): readonly string[] | undefined;
+  /**
+   * Whether a request to one of its paths is this protocol's, when protocols share paths (the
+   * IETF draft takes requests with its interop header, tus the others). Absent: all of them.
+   */
+  accepts?(headers: UploadRequest['headers']): boolean;
+  /**
+   * Answers a non-preflight OPTIONS (capabilities: tus's Tus-*, the draft's Upload-Limit), before
+   * authorize (a preflight carries no credentials, nor does discovery need them). Absent: 204.
+   */
+  options?(req: UploadRequest, services: UploadServices): UploadResponse;
   /** Request headers a cross-origin page sends to this protocol, and response headers it must read. */
   readonly corsRequestHeaders: readonly string[];
   readonly corsResponseHeaders: readonly string[];
@@ -33,6 +43,13 @@ export interface AppendRequest {
 
 export interface UploadServices {
   readonly storage: UploadStorage;
+  /** Largest upload accepted, in bytes (what tus's Tus-Max-Size and the draft's max-size announce). */
+  readonly maxUploadSize: number;
+  /**
+   * When an unfinished upload written now is swept at the earliest (`at`, ms since epoch; `afterMs`
+   * from now), or undefined when no sweep runs: what tus's Upload-Expires and the draft's max-age say.
+   */
+  expiry(): { readonly at: number; readonly afterMs: number } | undefined;
   /**
    * A takeover point: ends any older request on this upload, waits (bounded) for it to let go,
    * and returns the lease; release it when done. Rejects with UNAVAILABLE when the older one does

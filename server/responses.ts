@@ -33,20 +33,31 @@ export function offsetResponse(state: OffsetState): UploadResponse {
  * as the reason of a failed upload), with the offset, when known, in `X-Upload-Offset`.
  */
 export function errorResponse(err: UploadServerError, size?: number): UploadResponse {
-  // The client is gone (taken over) or too slow to wait for: its unread body is not drained.
-  const closeConnection = err.code === 'BUSY' || err.code === 'TIMEOUT';
   if (err.offset !== undefined) {
     const headers = offsetHeaders({ offset: err.offset, complete: err.complete, size });
     headers[H_ERROR_CODE] = err.code;
     const body = err.status === 409 ? String(err.offset) : `${err.message}\n`;
-    return { status: err.status, headers, body, closeConnection };
+    return { status: err.status, headers, body, closeConnection: cutsConnection(err) };
   }
+  return textError(err);
+}
+
+/**
+ * An error as one line of text a person reads, with `X-Error-Code` for programs; `status` when a
+ * protocol answers the code with its own (tus: 460 for a checksum mismatch).
+ */
+export function textError(err: UploadServerError, status = err.status, headers: Readonly<Record<string, string>> = {}): UploadResponse {
   return {
-    status: err.status,
-    headers: { 'content-type': TEXT, 'cache-control': 'no-store', [H_ERROR_CODE]: err.code },
+    status,
+    headers: { 'content-type': TEXT, 'cache-control': 'no-store', ...headers, [H_ERROR_CODE]: err.code },
     body: `${err.message}\n`,
-    closeConnection,
+    closeConnection: cutsConnection(err),
   };
+}
+
+/** The client is gone (taken over) or too slow to wait for: its unread body is not drained. */
+function cutsConnection(err: UploadServerError): boolean {
+  return err.code === 'BUSY' || err.code === 'TIMEOUT';
 }
 
 export function emptyResponse(status: number, headers: Record<string, string> = {}): UploadResponse {

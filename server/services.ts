@@ -5,7 +5,9 @@ import { FileDigests } from './file-digests.js';
 import type { UploadLimits } from './limits.js';
 import type { UploadLocks } from './locks.js';
 import type { UploadServices } from './protocol.js';
-import { storageKey, type UploadStorage } from './storage.js';
+import { storageKey, type UploadRef, type UploadStatus, type UploadStorage } from './storage.js';
+import type { Lease } from './locks.js';
+import type { UploadResponse } from './types.js';
 
 export function createUploadServices(parts: {
   storage: UploadStorage;
@@ -16,11 +18,18 @@ export function createUploadServices(parts: {
   takeoverTimeoutMs: number;
   /** Measures the waits on the client for the minimum body rate. */
   now: () => number;
+  maxUploadSize: number;
+  /** Wall-clock ms since epoch, for expiry. */
+  wallClock: () => number;
+  /** How long an unfinished upload survives untouched; undefined when no sweep runs. */
+  staleAfterMs: number | undefined;
 }): UploadServices {
-  const { storage, locks, limits, completions, deadlines, takeoverTimeoutMs, now } = parts;
+  const { storage, locks, limits, completions, deadlines, takeoverTimeoutMs, now, maxUploadSize, wallClock, staleAfterMs } = parts;
   const digests = new FileDigests();
   const services: UploadServices = {
     storage,
+    maxUploadSize,
+    expiry: () => (staleAfterMs === undefined ? undefined : { at: wallClock() + staleAfterMs, afterMs: staleAfterMs }),
     takeOver: (ref) => locks.acquire(storageKey(ref), takeoverTimeoutMs),
     body: (req, lease) => guardBody(req.body, AbortSignal.any([req.signal, lease.signal]), deadlines, now),
     async append(ref, req, lease, a) {
@@ -49,3 +58,23 @@ export function createUploadServices(parts: {
   };
   return services;
 }
+
+/**
+ * Runs `work` under the upload's lease (a takeover point) with what the storage holds of it once
+ * any older request let go (undefined: no such upload), and releases the lease after.
+ */
+export async function underLease(
+  services: UploadServices,
+  ref: UploadRef,
+  work: (lease: Lease, held: UploadStatus | undefined) => Promise<UploadResponse>,
+): Promise<UploadResponse> {
+  const lease = await services.takeOver(ref);
+  try {
+    return await work(lease, await services.storage.status(ref));
+  } finally {
+    lease.release();
+  }
+}
+
+/** A body with no bytes, for appends that only create an upload or set its length. */
+export async function* emptyBody(): AsyncGenerator<Uint8Array> {}

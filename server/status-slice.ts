@@ -19,7 +19,8 @@ import { decodeHeaderText } from '../src/protocol/file-id.js';
 import { UploadServerError, toServerError } from './errors.js';
 import type { ProtocolHandler, UploadServices } from './protocol.js';
 import { emptyResponse, errorResponse, offsetResponse } from './responses.js';
-import type { UploadRef, UploadStatus } from './storage.js';
+import { describeFile, type UploadRef, type UploadStatus } from './storage.js';
+import { SERVER_NAMED, isServerNamed } from './upload-ids.js';
 import type { UploadRequest, UploadResponse } from './types.js';
 
 const ROUTES: Readonly<Record<string, readonly string[]>> = {
@@ -46,6 +47,8 @@ export const statusSlice: ProtocolHandler = {
 function fileIdOf(req: UploadRequest): string {
   const id = req.headers[H_FILE_ID.toLowerCase()];
   if (!isValidFileId(id)) throw new UploadServerError('BAD_FILE_ID');
+  // The server's own names (tus, the IETF draft) are another id space: no client id may reach one.
+  if (isServerNamed(id)) throw new UploadServerError('BAD_FILE_ID', `X-File-Id may not start with ${SERVER_NAMED}: those ids are the server's own`);
   return id;
 }
 
@@ -102,7 +105,7 @@ function parsePostHeaders(req: UploadRequest): PostHeaders {
     size,
     digest,
     fileDigest,
-    name: nameRaw === undefined ? undefined : decodeHeaderText(nameRaw),
+    name: nameRaw === undefined ? undefined : describeFile({ name: decodeHeaderText(nameRaw) }),
     contentLength: lengthRaw === undefined ? undefined : parseByteCount(lengthRaw),
   };
 }

@@ -13,13 +13,17 @@ export interface UploadMetadata {
   readonly id: string;
   readonly namespace: string;
   readonly size: number;
-  /** Decoded X-File-Name exactly as sent, when the client sent one: untrusted text. */
+  /** The file name exactly as the client sent it (X-File-Name, tus `filename`, Content-Disposition): untrusted text. */
   readonly name?: string;
   /**
    * `name` made usable as a file name (see safeFileName): no path separators, control or bidi
    * characters, at most 255 bytes. Present whenever `name` is.
    */
   readonly safeName?: string;
+  /** The media type the client declared (tus `filetype`, the IETF creation's Content-Type): untrusted text. */
+  readonly type?: string;
+  /** Every metadata pair the client sent (tus `Upload-Metadata`, values decoded as text): untrusted. */
+  readonly fields?: Readonly<Record<string, string>>;
   /** ISO 8601. */
   readonly createdAt: string;
   readonly completedAt: string;
@@ -31,6 +35,7 @@ export interface UploadStatus {
   /** X-File-Size, once a client has sent it. */
   readonly size: number | undefined;
   readonly complete: boolean;
+  /** What the client said about the file, as stored (see describeFile: readDescription() reads it). */
   readonly name: string | undefined;
 }
 
@@ -39,6 +44,7 @@ export interface AppendOptions {
   readonly start: number;
   /** Total size to record before the first byte; the caller has checked it against any stored one. */
   readonly size?: number;
+  /** What the client said about the file (describeFile()); recorded with the first append, never changed. */
   readonly name?: string;
   /** Most bytes this body may add; more is TOO_LARGE, bytes up to the limit are kept (without a digest). */
   readonly maxBytes: number;
@@ -144,7 +150,54 @@ export interface HeldPieces {
   readonly rest: Uint8Array;
 }
 
-/** The metadata every storage writes at completion; one place, so every backend adds safeName alike. */
+/** What a client said about its file besides its bytes; every protocol keeps it alike. */
+export interface FileDescription {
+  readonly name?: string;
+  readonly type?: string;
+  readonly fields?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A description travels through the storage as the upload's `name` (so that every backend keeps
+ * it, unchanged, with nothing added to the UploadStorage interface): a plain name stays itself,
+ * anything more is this marker and JSON. A plain name that starts with the marker is written as
+ * JSON too, so every description reads back exactly.
+ */
+const DESCRIBED = '\u0000';
+
+/** The storage's `name` for a description (undefined when it says nothing). */
+export function describeFile(d: FileDescription): string | undefined {
+  const fields = d.fields !== undefined && Object.keys(d.fields).length > 0 ? d.fields : undefined;
+  if (d.type === undefined && fields === undefined && (d.name === undefined || !d.name.startsWith(DESCRIBED))) return d.name;
+  return DESCRIBED + JSON.stringify({ name: d.name, type: d.type, fields });
+}
+
+/** What describeFile() stored; a name stored before descriptions existed reads as that name. */
+export function readDescription(stored: string | undefined): FileDescription {
+  if (stored === undefined) return {};
+  if (!stored.startsWith(DESCRIBED)) return { name: stored };
+  try {
+    const d = JSON.parse(stored.slice(DESCRIBED.length)) as unknown;
+    if (typeof d !== 'object' || d === null) return { name: stored };
+    const { name, type, fields } = d as Record<string, unknown>;
+    return {
+      ...(typeof name === 'string' ? { name } : {}),
+      ...(typeof type === 'string' ? { type } : {}),
+      ...(isTextRecord(fields) ? { fields } : {}),
+    };
+  } catch {
+    return { name: stored };
+  }
+}
+
+function isTextRecord(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && Object.values(value).every((v) => typeof v === 'string');
+}
+
+/**
+ * The metadata every storage writes at completion; one place, so every backend adds safeName (and
+ * reads the stored description) alike. `name` is what the storage kept (see describeFile).
+ */
 export function completionMetadata(fields: {
   ref: UploadRef;
   size: number;
@@ -152,12 +205,15 @@ export function completionMetadata(fields: {
   createdAt: string;
   completedAt: string;
 }): UploadMetadata {
-  const { ref, size, name, createdAt, completedAt } = fields;
+  const { ref, size, createdAt, completedAt } = fields;
+  const { name, type, fields: pairs } = readDescription(fields.name);
   return {
     id: ref.id,
     namespace: ref.namespace,
     size,
     ...(name === undefined ? {} : { name, safeName: safeFileName(name) }),
+    ...(type === undefined ? {} : { type }),
+    ...(pairs === undefined ? {} : { fields: pairs }),
     createdAt,
     completedAt,
   };

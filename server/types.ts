@@ -18,6 +18,13 @@ export interface UploadRequest {
   readonly body: AsyncIterable<Uint8Array>;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
+  /** Where the handler is mounted (`''` at the root): absolute paths in answers (Location) start with it. */
+  readonly basePath?: string;
+  /**
+   * Sends an informational (1xx) answer ahead of the final one (the draft's 104), where the
+   * connection can carry one: absent for HTTP/1.0 and where no adapter provides it.
+   */
+  readonly inform?: (status: number, headers: Readonly<Record<string, string>>) => void;
 }
 
 /** What authorize() sees: the request without its body. */

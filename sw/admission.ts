@@ -1,5 +1,5 @@
 // Turning an `add` request into a new record: validation, endpoint, file id, storage check.
-import { UploadError, classicFileId, isValidFileId, type PageRequest } from '../src/protocol/index.js';
+import { UPLOAD_PROTOCOLS, UploadError, classicFileId, isValidFileId, type PageRequest, type UploadProtocol } from '../src/protocol/index.js';
 import { MiB } from './chunk-size.js';
 import type { UploadRecord } from './record.js';
 
@@ -14,19 +14,40 @@ export interface StorageEstimateLike {
 /** Room kept free beyond the file itself (IndexedDB's own overhead, the record). */
 export const STORAGE_MARGIN_BYTES = 1 * MiB;
 
-/** Absolute endpoint without a trailing slash; relative ones resolve against `base`. */
-export function resolveEndpoint(endpoint: string | undefined, base: string): string {
+/**
+ * An absolute endpoint; relative ones resolve against `base`. status/slice's loses its trailing
+ * slash (paths are appended to it); tus's and the draft's stay as given (a relative Location
+ * resolves against them, as tus-js-client does it).
+ */
+export function resolveEndpoint(endpoint: string | undefined, base: string, protocol: UploadProtocol = 'status-slice'): string {
   try {
     const url = new URL(endpoint ?? base, base.endsWith('/') ? base : `${base}/`);
-    return url.href.replace(/\/+$/, '');
+    return protocol === 'status-slice' ? url.href.replace(/\/+$/, '') : url.href;
   } catch (cause) {
     throw new UploadError('INVALID_ARGUMENT', `Invalid endpoint: ${String(endpoint)}`, { cause });
   }
 }
 
-/** The file's identity and endpoint, checked; throws `INVALID_ARGUMENT`. */
-export function identify(request: AddRequest, defaultEndpoint: string): { fileId: string; endpoint: string } {
+/** Where uploads go when `add()` names no endpoint. */
+export interface EndpointDefaults {
+  readonly protocol: UploadProtocol;
+  /** The worker's endpoint, for its default protocol. */
+  readonly endpoint: string;
+  /** The worker's origin: this project's server there serves the other protocols. */
+  readonly origin: string;
+}
+
+/** For a protocol other than the worker's default, this project's server at the worker's origin (`/files/` for tus and the draft). */
+function defaultEndpointOf(protocol: UploadProtocol, defaults: EndpointDefaults): string {
+  if (protocol === defaults.protocol) return defaults.endpoint;
+  return protocol === 'status-slice' ? defaults.origin : `${defaults.origin}/files/`;
+}
+
+/** The file's identity, protocol and endpoint, checked; throws `INVALID_ARGUMENT`. */
+export function identify(request: AddRequest, defaults: EndpointDefaults): { fileId: string; endpoint: string; protocol: UploadProtocol } {
   const { file, name, lastModified, options } = request;
+  const protocol = options?.protocol ?? defaults.protocol;
+  if (!UPLOAD_PROTOCOLS.includes(protocol)) throw new UploadError('INVALID_ARGUMENT', `Unknown protocol ${JSON.stringify(protocol)}: use ${UPLOAD_PROTOCOLS.join(', ')}`);
   if (!(file instanceof Blob)) throw new UploadError('INVALID_ARGUMENT', 'add needs a File or Blob');
   if (typeof name !== 'string' || !Number.isFinite(lastModified)) {
     throw new UploadError('INVALID_ARGUMENT', 'add needs a name and a lastModified time');
@@ -37,7 +58,8 @@ export function identify(request: AddRequest, defaultEndpoint: string): { fileId
   }
   const fileId = options?.fileId ?? classicFileId({ name, size: file.size, lastModified });
   if (!isValidFileId(fileId)) throw new UploadError('INVALID_ARGUMENT', 'The file id is empty or longer than 1024 bytes');
-  return { fileId, endpoint: resolveEndpoint(options?.endpoint, defaultEndpoint) };
+  const base = defaultEndpointOf(protocol, defaults);
+  return { fileId, protocol, endpoint: resolveEndpoint(options?.endpoint ?? base, base, protocol) };
 }
 
 /** Header names and values fetch accepts; throws `INVALID_ARGUMENT` for anything else. */
@@ -50,11 +72,12 @@ export function checkHeaders(headers: unknown): asserts headers is Readonly<Reco
   }
 }
 
-export function newRecord(request: AddRequest, id: string, fileId: string, endpoint: string, now: number): UploadRecord {
+export function newRecord(request: AddRequest, id: string, at: { fileId: string; endpoint: string; protocol: UploadProtocol }, now: number): UploadRecord {
   return {
     id,
-    fileId,
-    endpoint,
+    fileId: at.fileId,
+    endpoint: at.endpoint,
+    protocol: at.protocol,
     headers: { ...request.options?.headers },
     metadata: { ...request.options?.metadata },
     name: request.name,

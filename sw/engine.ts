@@ -1,7 +1,7 @@
 // The upload engine: answers page requests and owns the uploads of one worker instance.
 // It constructs nothing: the composition root (install.ts) hands it every collaborator.
 import { PROTOCOL_VERSION, UploadError, type PageRequest, type ReplyMap, type UploadView } from '../src/protocol/index.js';
-import { checkHeaders, checkQuota, identify, newRecord, type AddRequest, type StorageEstimateLike } from './admission.js';
+import { checkHeaders, checkQuota, identify, newRecord, type AddRequest, type EndpointDefaults, type StorageEstimateLike } from './admission.js';
 import { deadline, type Clock } from './clock.js';
 import type { Dispatcher, HeadersSource } from './dispatcher.js';
 import { byAge, toView, type UploadRecord } from './record.js';
@@ -17,8 +17,11 @@ export interface EngineDeps {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly headers: HeadersSource;
-  /** Endpoint of uploads added without one, e.g. the worker's origin. Relative endpoints resolve against it. */
-  readonly defaultEndpoint: string;
+  /**
+   * Protocol and endpoint of uploads added without them (e.g. status/slice at the worker's origin).
+   * Relative endpoints resolve against it.
+   */
+  readonly defaults: EndpointDefaults;
   /** `navigator.storage.estimate`, checked before storing a file. */
   readonly estimate: (() => Promise<StorageEstimateLike>) | undefined;
   /** New upload ids. */
@@ -168,13 +171,13 @@ export class UploadEngine {
   }
 
   async #add(request: AddRequest): Promise<UploadView> {
-    const { fileId, endpoint } = identify(request, this.#deps.defaultEndpoint);
-    const found = await this.#book.findByFile(fileId, endpoint);
+    const at = identify(request, this.#deps.defaults);
+    const found = await this.#book.findByFile(at.fileId, at.endpoint);
     // The same file again is the same upload (whatever its state), unless that one was cancelled.
     const existing = found.filter((r) => r.state !== 'cancelled').sort(byAge)[0];
     if (existing !== undefined) return toView(existing);
     await checkQuota(this.#deps.estimate, request.file.size);
-    const record = newRecord(request, this.#deps.newId(), fileId, endpoint, this.#deps.clock.now());
+    const record = newRecord(request, this.#deps.newId(), at, this.#deps.clock.now());
     const stored = await this.#book.add(record, request.file); // all or nothing
     this.#dispatcher.schedule();
     return toView(stored);

@@ -24,3 +24,7 @@ export type { Transport, TransportOutcome, TransportUpload, AppendRequest, Reque
 export { StatusSliceTransport } from './transport/status-slice.js';
 export { FetchHttpClient, type HttpClient, type HttpRequest, type HttpResponse, type SendOptions } from './transport/http-client.js';
 export type { StorageEstimateLike } from './admission.js';
+export { TusTransport, type TusOptions } from './transport/tus.js';
+export { IetfTransport, type IetfOptions } from './transport/ietf.js';
+export { ProtocolRouter } from './transport/router.js';
+export type { HttpExchangeOptions } from './transport/exchange.js';

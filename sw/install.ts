@@ -12,9 +12,10 @@ import {
   type HandOverEnvelope,
   type ReplyEnvelope,
   type UploadEvent,
+  type UploadProtocol,
   type UploadView,
 } from '../src/protocol/index.js';
-import type { StorageEstimateLike } from './admission.js';
+import { resolveEndpoint, type EndpointDefaults, type StorageEstimateLike } from './admission.js';
 import { DEFAULT_CHUNK_POLICY, type ChunkPolicy } from './chunk-size.js';
 import { systemClock, type Clock } from './clock.js';
 import { CourierHttpClient, CourierPool, type LocksLike } from './couriers.js';
@@ -25,8 +26,12 @@ import { RecordBook } from './record-book.js';
 import type { RecordStore } from './record-store.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 import type { Transport } from './transport/port.js';
-import { FetchHttpClient } from './transport/http-client.js';
+import { fetchCorsProbe } from './transport/exchange.js';
+import { FetchHttpClient, type HttpClient } from './transport/http-client.js';
+import { IetfTransport } from './transport/ietf.js';
+import { ProtocolRouter } from './transport/router.js';
 import { StatusSliceTransport } from './transport/status-slice.js';
+import { TusTransport } from './transport/tus.js';
 import { DEFAULT_TIMEOUT_POLICY, type TimeoutPolicy } from './transport/timeouts.js';
 
 /** Background Sync tag the uploader registers and answers. */
@@ -84,8 +89,14 @@ export interface UploaderScope {
 export type HeadersHook = (upload: UploadView) => Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>;
 
 export interface InstallOptions {
-  /** Base URL of the upload API; default the worker's origin (`/status`, `/upload` at the root). */
+  /**
+   * Where uploads go by default: for `status-slice` the API's base URL (default the worker's
+   * origin: `/status`, `/upload` at the root); for `tus` and `ietf` the creation URL (default
+   * `<origin>/files/`).
+   */
   readonly endpoint?: string;
+  /** The protocol of uploads added without one (default `status-slice`); `add(file, { protocol })` chooses per upload. */
+  readonly protocol?: UploadProtocol;
   /** Uploads running at once (default 3). */
   readonly concurrency?: number;
   /** Call `skipWaiting()` on install so a new version takes over at once (default true). */
@@ -127,7 +138,7 @@ export interface InstallOptions {
   readonly scope?: UploaderScope;
   /** Default: IndexedDB. */
   readonly store?: RecordStore;
-  /** Default: the status/slice protocol over the scope's `fetch`. */
+  /** Default: each upload's protocol (status/slice, tus, the IETF draft) over the scope's `fetch`. */
   readonly transport?: Transport;
   /** Tests: time, randomness and ids. */
   readonly clock?: Clock;
@@ -153,7 +164,7 @@ export function installUploader(options: InstallOptions = {}): UploadEngine {
   const couriers = new CourierPool({ clock, locks: scope.navigator.locks, newId });
   const fetchClient = new FetchHttpClient((input, init) => scope.fetch(input, init), credentials);
   const http = (options.pageAssist ?? true) ? new CourierHttpClient(couriers, fetchClient, credentials) : fetchClient;
-  const transport = options.transport ?? new StatusSliceTransport(http);
+  const transport = options.transport ?? transports(scope, http, credentials, digest);
   const hook = options.headers;
   const headers: HeadersSource = async (upload, stored) => (hook === undefined ? stored : { ...stored, ...(await hook(upload)) });
   const book = new RecordBook(store, () => clock.now(), (event) => void broadcast(scope, event));
@@ -181,7 +192,7 @@ export function installUploader(options: InstallOptions = {}): UploadEngine {
     transport,
     clock,
     headers,
-    defaultEndpoint: options.endpoint ?? scope.location.origin,
+    defaults: defaultsOf(options, scope.location.origin),
     estimate: storage?.estimate === undefined ? undefined : storage.estimate.bind(storage),
     newId,
     idleGraceMs: options.idleGraceMs ?? 15_000,
@@ -277,6 +288,23 @@ function newVersionInstalled(registration: UploaderScope['registration']): Promi
     installing.addEventListener('statechange', check);
     check();
   });
+}
+
+/** Every protocol over the same client, each upload sent to its own; CORS refusals told from the network by the scope's fetch. */
+function transports(scope: UploaderScope, http: HttpClient, credentials: RequestCredentials, digest: boolean): Transport {
+  const corsProbe = fetchCorsProbe((input, init) => scope.fetch(input, init), credentials, scope.location.origin);
+  return new ProtocolRouter({
+    'status-slice': new StatusSliceTransport(http),
+    tus: new TusTransport({ http, corsProbe, digest }),
+    ietf: new IetfTransport({ http, corsProbe }),
+  });
+}
+
+/** The default protocol and its endpoint: ours at the worker's origin unless given. */
+function defaultsOf(options: InstallOptions, origin: string): EndpointDefaults {
+  const protocol = options.protocol ?? 'status-slice';
+  const endpoint = options.endpoint ?? (protocol === 'status-slice' ? origin : `${origin}/files/`);
+  return { protocol, endpoint: resolveEndpoint(endpoint, origin, protocol), origin };
 }
 
 function requireIndexedDb(scope: UploaderScope): IDBFactory {

@@ -1,12 +1,12 @@
 // Settings of the ready-made worker, read from its own URL (`/resilient-upload-sw.js?digest=0`),
 // since a classic worker script has no other way to be configured.
-import { UploadError } from '../src/protocol/index.js';
+import { UPLOAD_PROTOCOLS, UploadError } from '../src/protocol/index.js';
 import type { InstallOptions } from './install.js';
 
-type QueryOptions = Pick<InstallOptions, 'endpoint' | 'concurrency' | 'digest' | 'integrity' | 'timeouts' | 'files' | 'credentials'>;
+type QueryOptions = Pick<InstallOptions, 'endpoint' | 'protocol' | 'concurrency' | 'digest' | 'integrity' | 'timeouts' | 'files' | 'credentials'>;
 
 /** The keys the ready worker reads; the demo passes only these on (any other would install the worker again). */
-export const QUERY_KEYS = ['endpoint', 'concurrency', 'digest', 'integrity', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'] as const;
+export const QUERY_KEYS = ['endpoint', 'protocol', 'concurrency', 'digest', 'integrity', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'] as const;
 
 function positive(params: URLSearchParams, key: string): number | undefined {
   const raw = params.get(key);
@@ -24,12 +24,14 @@ function oneOf<T extends string>(params: URLSearchParams, key: string, allowed: 
 }
 
 /**
- * `endpoint`, `concurrency`, `digest` (0/1), `integrity` (file/chunks), `timeoutBaseMs` and `timeoutMinBytesPerSecond`
+ * `endpoint`, `protocol` (status-slice/tus/ietf), `concurrency`, `digest` (0/1), `integrity` (file/chunks),
+ * `timeoutBaseMs` and `timeoutMinBytesPerSecond`
  * (a request may take baseMs plus its body at that rate), `files` (blob/chunks) and
  * `credentials` (same-origin/include). Unknown keys are ignored.
  */
 export function optionsFromQuery(params: URLSearchParams): QueryOptions {
   const endpoint = params.get('endpoint') ?? undefined;
+  const protocol = oneOf(params, 'protocol', UPLOAD_PROTOCOLS);
   const concurrency = positive(params, 'concurrency');
   const baseMs = positive(params, 'timeoutBaseMs');
   const minBytesPerSecond = positive(params, 'timeoutMinBytesPerSecond');
@@ -39,6 +41,7 @@ export function optionsFromQuery(params: URLSearchParams): QueryOptions {
   const credentials = oneOf(params, 'credentials', ['same-origin', 'include', 'omit'] as const);
   return {
     ...(endpoint === undefined ? {} : { endpoint }),
+    ...(protocol === undefined ? {} : { protocol }),
     ...(concurrency === undefined ? {} : { concurrency }),
     ...(digest === null ? {} : { digest: digest !== '0' && digest !== 'false' }),
     ...(baseMs === undefined && minBytesPerSecond === undefined

@@ -1,6 +1,6 @@
 // The stored upload record: everything about an upload except its file, which lives in its
 // own object store (re-putting a record that held the Blob would write a second copy).
-import type { UploadView } from '../src/protocol/index.js';
+import type { UploadProtocol, UploadView } from '../src/protocol/index.js';
 
 /** How the file is kept: one Blob, or ArrayBuffer chunks of `chunkBytes` (the WebKit fallback). */
 export type FileStorage = { readonly kind: 'blob' } | { readonly kind: 'chunks'; readonly chunkBytes: number; readonly count: number };
@@ -10,9 +10,11 @@ export type FileStorage = { readonly kind: 'blob' } | { readonly kind: 'chunks';
  * `offset` is the last offset the server confirmed: a hint only, the server's status is the
  * truth. `attempts` counts failures since the last progress (it drives the backoff).
  */
-export interface UploadRecord extends Omit<UploadView, 'metadata'> {
-  /** Absolute base URL of the upload API, without a trailing slash. */
+export interface UploadRecord extends Omit<UploadView, 'metadata' | 'protocol'> {
+  /** Absolute URL: status/slice's base URL without a trailing slash; tus's and the draft's creation URL as given. */
   readonly endpoint: string;
+  /** Absent in records written before other protocols existed: status/slice. */
+  readonly protocol?: UploadProtocol;
   readonly headers: Readonly<Record<string, string>>;
   readonly metadata: Readonly<Record<string, string>>;
   readonly lastModified: number;
@@ -37,6 +39,7 @@ export function toView(record: UploadRecord): UploadView {
     id: record.id,
     fileId: record.fileId,
     endpoint: record.endpoint,
+    protocol: record.protocol ?? 'status-slice',
     name: record.name,
     type: record.type,
     size: record.size,

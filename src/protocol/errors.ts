@@ -11,6 +11,7 @@ export type UploadErrorCode =
   | 'UNSUPPORTED' // the browser lacks a platform feature this needs (the message names it)
   // Uploads
   | 'NETWORK' // the server could not be reached
+  | 'CORS' // the server answered, but its CORS headers do not let this origin read the answer
   | 'SERVER' // the server answered 5xx
   | 'THROTTLED' // the server asked to slow down (429)
   | 'CORRUPTED' // the server received a body that did not match its digest: sent again
@@ -36,6 +37,8 @@ export const RECOVERY: Readonly<Record<UploadErrorCode, Recovery>> = {
   SERVER: 'retry',
   THROTTLED: 'retry',
   CORRUPTED: 'retry-limited',
+  // A proxy's error page without CORS headers passes; a server set up without this origin does not.
+  CORS: 'retry-limited',
   STORAGE: 'retry-limited',
   INTERNAL: 'retry-limited',
   UNAUTHORIZED: 'needs-credentials',

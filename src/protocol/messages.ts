@@ -3,11 +3,22 @@
 import type { ErrorInfo } from './errors.js';
 import type { UploadState } from './states.js';
 
+/**
+ * The wire protocol of an upload: `status-slice` (this project's server: `<endpoint>/status`,
+ * `<endpoint>/upload`), `tus` (tus 1.0: the endpoint is the creation URL, e.g. `…/files/`), or
+ * `ietf` (the IETF draft "Resumable Uploads for HTTP", interop version 8; the endpoint is where
+ * uploads are created).
+ */
+export type UploadProtocol = 'status-slice' | 'tus' | 'ietf';
+
+export const UPLOAD_PROTOCOLS: readonly UploadProtocol[] = ['status-slice', 'tus', 'ietf'];
+
 /** What the page sees of an upload. Never contains the Blob. */
 export interface UploadView {
   readonly id: string;
   readonly fileId: string;
   readonly endpoint: string;
+  readonly protocol: UploadProtocol;
   readonly name: string;
   readonly type: string;
   readonly size: number;
@@ -31,8 +42,14 @@ export interface UploadView {
 }
 
 export interface AddOptions {
-  /** Base URL of the upload API (`<endpoint>/status`, `<endpoint>/upload`). */
+  /**
+   * Where to upload: for `status-slice` the base URL of the API (`<endpoint>/status`,
+   * `<endpoint>/upload`); for `tus` and `ietf` the URL uploads are created at (e.g. `…/files/`).
+   * Default: the worker's, for the upload's protocol.
+   */
   readonly endpoint?: string;
+  /** The wire protocol (default: the worker's, `installUploader({ protocol })`, itself `status-slice` by default). */
+  readonly protocol?: UploadProtocol;
   /**
    * Extra request headers, e.g. authorisation, sent with every request of this upload (status,
    * each slice, and the DELETE of a cancel). Whatever the server must know goes here. A token
@@ -41,8 +58,8 @@ export interface AddOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /**
    * The page's own notes about the upload (e.g. an album). They stay in the browser: kept in the
-   * upload record and shown in every `UploadView`, but NOT sent to the server, which stores only
-   * the file name (`X-File-Name`). For data the server needs, use `headers`.
+   * upload record and shown in every `UploadView`, but NOT sent to the server, which is told only
+   * the file's name (and, over tus and the IETF draft, its type). For data the server needs, use `headers`.
    */
   readonly metadata?: Readonly<Record<string, string>>;
   /** Defaults to the classic `name-size-lastModified`. */

@@ -1,5 +1,6 @@
 // The status/slice wire protocol: header names and value parsing, shared by the
 // service worker (client) and the server. No DOM or Node APIs here.
+import { base64ToBytes, bytesToBase64 } from './base64.js';
 
 /** Request headers. */
 export const H_FILE_ID = 'X-File-Id';
@@ -47,6 +48,8 @@ export type ServerErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
+  | 'UNSUPPORTED_VERSION'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'ALREADY_COMPLETE'
   | 'BUSY'
   | 'TIMEOUT'
@@ -78,8 +81,6 @@ export function isValidFileId(value: string | undefined): value is string {
   return value !== undefined && value.length > 0 && utf8Length(value) <= MAX_FILE_ID_BYTES;
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 /**
  * Extracts the sha-256 member of an RFC 9530 `Content-Digest` dictionary, as raw bytes.
  * Returns undefined when the header is malformed or carries no sha-256 member.
@@ -93,9 +94,8 @@ export function parseContentDigest(value: string): Uint8Array | undefined {
     if (key !== 'sha-256') continue;
     if (item.length < 2 || !item.startsWith(':') || !item.endsWith(':')) return undefined;
     const b64 = item.slice(1, -1);
-    if (!BASE64.test(b64) || b64.length % 4 !== 0) return undefined;
     const bytes = base64ToBytes(b64);
-    return bytes.length === 32 ? bytes : undefined;
+    return bytes?.length === 32 ? bytes : undefined;
   }
   return undefined;
 }
@@ -104,10 +104,8 @@ export function parseContentDigest(value: string): Uint8Array | undefined {
 export function parseFileDigest(value: string): Uint8Array | undefined {
   const item = value.trim();
   if (item.length < 2 || !item.startsWith(':') || !item.endsWith(':')) return undefined;
-  const b64 = item.slice(1, -1);
-  if (!BASE64.test(b64) || b64.length % 4 !== 0) return undefined;
-  const bytes = base64ToBytes(b64);
-  return bytes.length === 32 ? bytes : undefined;
+  const bytes = base64ToBytes(item.slice(1, -1));
+  return bytes?.length === 32 ? bytes : undefined;
 }
 
 export function formatContentDigest(sha256: Uint8Array): string {
@@ -131,17 +129,4 @@ export function formatComplete(complete: boolean): string {
 
 export function parseComplete(value: string | null | undefined): boolean {
   return value?.trim() === '?1';
-}
-
-export function bytesToBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-function base64ToBytes(b64: string): Uint8Array {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }

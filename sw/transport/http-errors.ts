@@ -1,5 +1,6 @@
 // Which uploader error an HTTP answer is, for every protocol. Pure: the table tests read it.
 import { UploadError, type UploadErrorCode } from '../../src/protocol/index.js';
+import type { ResponseFacts } from './exchange.js';
 import type { TransportOutcome } from './port.js';
 
 /** Server error codes (`X-Error-Code`) that mean the body was damaged on the way: send it again. */
@@ -7,7 +8,10 @@ const DAMAGED_BODY: ReadonlySet<string> = new Set(['DIGEST_MISMATCH', 'FILE_DIGE
 
 /** The uploader's code for an HTTP error status (4xx/5xx). */
 export function codeForStatus(status: number, serverCode?: string): UploadErrorCode {
-  if (serverCode !== undefined && DAMAGED_BODY.has(serverCode)) return 'CORRUPTED';
+  // 460 is tus's Checksum Mismatch: the chunk was damaged on the way and discarded.
+  if ((serverCode !== undefined && DAMAGED_BODY.has(serverCode)) || status === 460) return 'CORRUPTED';
+  // 423 Locked: tusd's answer while another request holds the upload; it lets go shortly.
+  if (status === 423) return 'SERVER';
   if (status === 401) return 'UNAUTHORIZED';
   if (status === 403) return 'FORBIDDEN';
   if (status === 408) return 'TIMEOUT';
@@ -23,6 +27,22 @@ export function httpError(status: number, reason: string, serverCode?: string, s
     status,
     ...(serverCode === undefined ? {} : { serverCode }),
   });
+}
+
+/** A 4xx/5xx answer as a failed outcome: its code, the server's reason, and `Retry-After` when given. */
+export function failedAnswer(res: ResponseFacts): TransportOutcome {
+  const error = httpError(res.status, res.text, res.header('X-Error-Code') ?? undefined, res.statusText);
+  const retryAfterMs = parseRetryAfter(res.header('Retry-After'));
+  return { kind: 'failed', error, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+}
+
+/** A 2xx that lacks what the protocol requires of it (an offset, a Location): a confused server, retried. */
+export function malformedAnswer(res: ResponseFacts, why: string): TransportOutcome {
+  return { kind: 'failed', error: new UploadError('SERVER', `HTTP ${res.status}: ${why}`, { status: res.status }) };
+}
+
+export function isSuccess(res: ResponseFacts): boolean {
+  return res.status >= 200 && res.status < 300;
 }
 
 /** `Retry-After` in seconds, as ms (the HTTP-date form is rare for uploads and ignored). */

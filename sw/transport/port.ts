@@ -1,12 +1,14 @@
 // The Transport port: how the upload loop talks to a server, whatever the protocol. Each
 // protocol is one implementation in its own module; the engine knows only this interface.
-import type { UploadError } from '../../src/protocol/index.js';
+import type { UploadError, UploadProtocol } from '../../src/protocol/index.js';
 
 /** What a transport may know of an upload. */
 export interface TransportUpload {
   readonly id: string;
   readonly fileId: string;
   readonly endpoint: string;
+  /** Absent: status/slice. */
+  readonly protocol?: UploadProtocol;
   readonly name: string;
   readonly type: string;
   readonly size: number;

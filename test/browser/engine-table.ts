@@ -18,6 +18,10 @@ const SURVIVES: readonly [string, string][] = [
   ['service worker stopped mid-upload', '5'],
   ['browser quit mid-upload and started again (same profile)', '6'],
   ['server SIGKILLed and restarted', '7'],
+  ['page-assisted upload: the open page carries the bytes (XHR, progress)', 'A1'],
+  ['page closed mid-transfer: the worker carries on by itself', 'A2'],
+  ['file kept as ArrayBuffer chunks (the storage fallback, forced), browser relaunched', 'F1'],
+  ['server down 60 s, browser online: ≤ 10 attempts, then done by itself', 'R1'],
 ];
 const FEATURES: readonly [string, string][] = [
   ['Background Sync (resume with no tab open)', 'backgroundSync'],

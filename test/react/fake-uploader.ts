@@ -5,7 +5,7 @@ import type { UploadView } from '../../src/protocol/messages.js';
 import type { Uploader } from '../../src/uploader.js';
 
 export function view(id: string, patch: Partial<UploadView> = {}): UploadView {
-  return { id, fileId: `${id}-file`, endpoint: 'http://127.0.0.1', name: `${id}.bin`, type: '', size: 100, state: 'uploading', offset: 0, attempts: 0, createdAt: 1, updatedAt: 1, ...patch };
+  return { id, fileId: `${id}-file`, endpoint: 'http://127.0.0.1', protocol: 'status-slice', name: `${id}.bin`, type: '', size: 100, state: 'uploading', offset: 0, attempts: 0, createdAt: 1, updatedAt: 1, ...patch };
 }
 
 export class FakeUploader implements Uploader {

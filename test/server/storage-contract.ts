@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import type { UploadRef, UploadStorage } from '../../server/index.js';
 import { UploadServerError, storageKey } from '../../server/index.js';
-import type { SweepClaim } from '../../server/storage.js';
+import { describeFile, type SweepClaim } from '../../server/storage.js';
 
 export interface ContractFixture {
   storage: UploadStorage;
@@ -89,6 +89,33 @@ export function storageContract(name: string, make: () => Promise<ContractFixtur
       expect(typeof done.path).toBe('string');
       expect(await f.storage.status(ref)).toMatchObject({ offset: big, complete: true });
       expect((await readAll(f.storage, ref))?.equals(data)).toBe(true);
+      await f.cleanup();
+    });
+
+    // tus and the IETF draft create an upload before any byte arrives, and learn a deferred length late.
+    it('an empty append creates the upload at offset 0 with its size and name', async () => {
+      const f = await make();
+      expect(await f.storage.append(ref, chunks(), { start: 0, size: 5, name: 'n', maxBytes: 5 })).toEqual({ offset: 0 });
+      expect(await f.storage.status(ref)).toEqual({ offset: 0, size: 5, complete: false, name: 'n' });
+      await f.cleanup();
+    });
+
+    it('records a size first given on a later append (a deferred length)', async () => {
+      const f = await make();
+      await f.storage.append(ref, chunks(bytes('ab')), { start: 0, maxBytes: 100 });
+      expect((await f.storage.status(ref))?.size).toBeUndefined();
+      await f.storage.append(ref, chunks(bytes('c')), { start: 2, size: 3, maxBytes: 1 });
+      expect(await f.storage.status(ref)).toMatchObject({ offset: 3, size: 3 });
+      await f.cleanup();
+    });
+
+    it('keeps a file description (describeFile) and completes with its name, type and fields', async () => {
+      const f = await make();
+      const name = describeFile({ name: 'a.txt', type: 'text/plain', fields: { filename: 'a.txt', album: 'x' } });
+      await f.storage.append(ref, chunks(bytes('x')), { start: 0, name, maxBytes: 10 });
+      expect((await f.storage.status(ref))?.name).toBe(name);
+      const done = await f.storage.complete(ref);
+      expect(done.metadata).toMatchObject({ name: 'a.txt', safeName: 'a.txt', type: 'text/plain', fields: { filename: 'a.txt', album: 'x' } });
       await f.cleanup();
     });
 

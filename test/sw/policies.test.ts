@@ -86,10 +86,11 @@ describe('after a failed run: the error code decides (RECOVERY)', () => {
   it('every error code has a recovery, and the page-only codes are final', () => {
     const codes = Object.keys(RECOVERY) as UploadErrorCode[];
     expect(codes.sort()).toEqual(
-      ['CORRUPTED', 'FORBIDDEN', 'INTERNAL', 'INVALID_ARGUMENT', 'INVALID_STATE', 'NETWORK', 'NOT_FOUND', 'NOT_INSTALLED', 'NO_SERVICE_WORKER', 'QUOTA_EXCEEDED', 'REJECTED', 'SERVER', 'STORAGE', 'THROTTLED', 'TIMEOUT', 'UNAUTHORIZED', 'UNSUPPORTED'].sort(),
+      ['CORRUPTED', 'CORS', 'FORBIDDEN', 'INTERNAL', 'INVALID_ARGUMENT', 'INVALID_STATE', 'NETWORK', 'NOT_FOUND', 'NOT_INSTALLED', 'NO_SERVICE_WORKER', 'QUOTA_EXCEEDED', 'REJECTED', 'SERVER', 'STORAGE', 'THROTTLED', 'TIMEOUT', 'UNAUTHORIZED', 'UNSUPPORTED'].sort(),
     );
     for (const code of ['QUOTA_EXCEEDED', 'NO_SERVICE_WORKER', 'NOT_INSTALLED', 'NOT_FOUND', 'INVALID_STATE', 'INVALID_ARGUMENT'] as const) expect(RECOVERY[code]).toBe('final');
     expect(new UploadError('NETWORK', 'x').recovery).toBe('retry');
+    expect(new UploadError('CORS', 'x').recovery).toBe('retry-limited');
   });
 });
 

@@ -55,7 +55,8 @@ describe('HTTP errors for every protocol', () => {
     [408, undefined, 'TIMEOUT', 'retry'],
     [410, undefined, 'REJECTED', 'final'],
     [429, undefined, 'THROTTLED', 'retry'],
-    [460, undefined, 'REJECTED', 'final'],
+    [460, undefined, 'CORRUPTED', 'retry-limited'],
+    [423, undefined, 'SERVER', 'retry'],
     [400, 'DIGEST_MISMATCH', 'CORRUPTED', 'retry-limited'],
     [502, undefined, 'SERVER', 'retry'],
   ] as const)('%i (%s) is %s, recovery %s', (status, serverCode, code, recovery) => {

@@ -11,6 +11,7 @@ import { installUploader, type InstallOptions } from '../../../sw/install.js';
 import { sha256 } from '../../helpers/hash.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import type { StartServerOptions } from '../../../server/index.js';
 import { fakeScope } from './fake-scope.js';
 
 export const KiB = 1024;
@@ -28,8 +29,8 @@ export interface RealServerKit {
   close(): Promise<void>;
 }
 
-export async function realServerKit(): Promise<RealServerKit> {
-  const server = await startTestServer({ sweepIntervalMs: 0 });
+export async function realServerKit(serverOptions: StartServerOptions = {}): Promise<RealServerKit> {
+  const server = await startTestServer({ sweepIntervalMs: 0, ...serverOptions });
   const proxy = await startFaultProxy({ targetPort: server.port });
   const factory = new IDBFactory();
   const engines: UploadEngine[] = [];

@@ -1,0 +1,33 @@
+// The Transport the engine is given: each upload goes to the transport of its protocol (the one
+// its record names; records from before protocols existed are status/slice).
+import type { UploadProtocol } from '../../src/protocol/index.js';
+import type { AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from './port.js';
+
+export class ProtocolRouter implements Transport {
+  readonly #transports: Readonly<Record<UploadProtocol, Transport>>;
+
+  constructor(transports: Readonly<Record<UploadProtocol, Transport>>) {
+    this.#transports = transports;
+  }
+
+  status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome> {
+    return this.#of(upload).status(upload, ctx);
+  }
+
+  append(upload: TransportUpload, chunk: AppendRequest, ctx: RequestContext): Promise<TransportOutcome> {
+    return this.#of(upload).append(upload, chunk, ctx);
+  }
+
+  cancel(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome> {
+    return this.#of(upload).cancel(upload, ctx);
+  }
+
+  /** Whole-file digests where the upload's protocol has them (status/slice); tus and the draft check each chunk. */
+  supportsFileDigest(upload: TransportUpload): boolean {
+    return this.#of(upload).supportsFileDigest?.(upload) ?? false;
+  }
+
+  #of(upload: TransportUpload): Transport {
+    return this.#transports[upload.protocol ?? 'status-slice'];
+  }
+}
