@@ -5,10 +5,10 @@
 import { open, readdir, rm, utimes } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { selectedEngines, type BrowserSession, type Engine, type Tab } from '../test/browser/engines/index.js';
-import { DEMO_DIR, REPO, assertDemoBuilt, openDemo, tempDir } from '../test/browser/harness.js';
-import { freePort, peakSampler, rssOf, rssOfProcessesWith, spawnListening, type Listening } from '../test/helpers/processes.js';
-import { startFaultProxy } from '../test/helpers/fault-proxy.js';
+import { selectedEngines, type BrowserSession, type Engine, type Tab } from '../lab/engines/index.js';
+import { DEMO_DIR, REPO, assertDemoBuilt, openDemo, tempDir } from '../lab/demo.js';
+import { freePort, peakSampler, rssOf, rssOfProcessesWith, spawnListening, type Listening } from '../lab/processes.js';
+import { startFaultProxy } from '../lab/fault-proxy.js';
 import { MiB, median, mibps, printTable, verdict, type Row } from './table.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);

@@ -3,9 +3,9 @@
 // a picked File in chunks, reading the same file back from IndexedDB, one POST per chunk at
 // several chunk sizes (the per-request cost), XHR vs fetch, and the test proxy's cost.
 import { join } from 'node:path';
-import { selectedEngines, type Tab } from '../test/browser/engines/index.js';
-import { assertDemoBuilt, openDemo, tempDir } from '../test/browser/harness.js';
-import { startFaultProxy } from '../test/helpers/fault-proxy.js';
+import { selectedEngines, type Tab } from '../lab/engines/index.js';
+import { assertDemoBuilt, openDemo, tempDir } from '../lab/demo.js';
+import { startFaultProxy } from '../lab/fault-proxy.js';
 import { pickIntoBenchInput, startOurs, writeRandomFile, xhrUpload } from './browser-bench.js';
 import { MiB, median, mibps, printTable, type Row } from './table.js';
 

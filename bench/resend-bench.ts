@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../server/index.js';
-import { startFaultProxy } from '../test/helpers/fault-proxy.js';
+import { startFaultProxy } from '../lab/fault-proxy.js';
 import { makeBytes, nodeEngine } from './node-engine.js';
 import { MiB, mibps, printTable, verdict, type Row } from './table.js';
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startCephCluster, type CephCluster } from '../scripts/ceph-cluster.js';
 import { offsetOf, placeOf, type Manifest } from '../server/s3/manifest.js';
-import { spawnListening, rssOf, type Listening } from '../test/helpers/processes.js';
+import { spawnListening, rssOf, type Listening } from '../lab/processes.js';
 import { makeSource, peakRss, uploadOne, type Scenario } from './server-bench.js';
 import { MiB, median, mibps, printTable, type Row } from './table.js';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
-import { spawnListening, type Listening } from '../test/helpers/processes.js';
+import { spawnListening, type Listening } from '../lab/processes.js';
 import { MiB, mibps, printTable, verdict, type Row } from './table.js';
 
 const self = fileURLToPath(import.meta.url);

@@ -6,13 +6,13 @@ import { mkdir, open, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { peakSampler, rssOf, rssOfProcessesWith, spawnListening, type Listening } from '../test/helpers/processes.js';
+import { CHROMIUM_FLAGS, chromiumPath } from '../lab/chromium.js';
+import { peakSampler, rssOf, rssOfProcessesWith, spawnListening, type Listening } from '../lab/processes.js';
 import { MiB, median, mibps, printTable, verdict, type Row } from './table.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const REPO = join(import.meta.dirname, '..');
 const DEMO_DIR = join(REPO, 'dist/demo');
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 async function writeRandomFile(path: string, size: number): Promise<void> {
   const handle = await open(path, 'w');
@@ -88,6 +88,27 @@ async function demoUpload(page: Page, paths: readonly string[]): Promise<number>
   return ms;
 }
 
+/** Starts counting the changes of a row's bytes sent (data-sent) the page shows, with their times. */
+async function watchSent(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: number[] = [];
+    (globalThis as unknown as { sentTimes: number[] }).sentTimes = seen;
+    let last = '';
+    new MutationObserver(() => {
+      const value = document.querySelector<HTMLElement>('li[data-upload-id]')?.dataset.sent ?? '';
+      if (value !== '' && value !== last) seen.push(performance.now());
+      last = value;
+    }).observe(document.getElementById('uploads')!, { subtree: true, attributes: true, attributeFilter: ['data-sent'], childList: true });
+  });
+}
+
+/** Progress updates a second the page showed since watchSent(). */
+async function sentRate(page: Page): Promise<number> {
+  const times = await page.evaluate(() => (globalThis as unknown as { sentTimes: number[] }).sentTimes);
+  if (times.length < 2) return 0;
+  return (times.length - 1) / ((times.at(-1)! - times[0]!) / 1000);
+}
+
 async function tusUpload(page: Page, path: string): Promise<number> {
   await benchInput(page, [path]);
   return page.evaluate(
@@ -153,7 +174,7 @@ export async function runSpeedBench(): Promise<Row[]> {
   const alone = await startOurs(dirs.alone);
   const bare = await startOurs(dirs.bare, dirs.bareStatic);
   const tus = await spawnListening(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'bench/tus-server.ts')], { PORT: '0', UPLOAD_DIR: dirs.tus });
-  const context = await chromium.launchPersistentContext(dirs.profile, { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: FLAGS });
+  const context = await chromium.launchPersistentContext(dirs.profile, { executablePath: chromiumPath(), headless: true, args: CHROMIUM_FLAGS });
   await context.addInitScript('globalThis.__name = (fn) => fn;');
   const rows: Row[] = [];
   try {
@@ -172,11 +193,20 @@ export async function runSpeedBench(): Promise<Row[]> {
     const tusPage = await context.newPage();
     await tusPage.goto(tus.url);
     const t = { xhr: [] as number[], assisted: [] as number[], assistedPlain: [] as number[], alone: [] as number[], bare: [] as number[], tus: [] as number[] };
+    const progressRates: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       await freshen([big], round);
       const runs: [keyof typeof t, () => Promise<number>][] = [
         ['xhr', () => xhrUpload(assisted, [big], 1, `xhr-${round}-${Date.now()}`)],
-        ['assisted', () => demoUpload(assisted, [big])],
+        [
+          'assisted',
+          async () => {
+            await watchSent(assisted);
+            const ms = await demoUpload(assisted, [big]);
+            progressRates.push(await sentRate(assisted));
+            return ms;
+          },
+        ],
         ['assistedPlain', () => demoUpload(assistedPlain, [big])],
         ['alone', () => demoUpload(workerAlone, [big])],
         ['bare', () => bareWorkerUpload(barePage, big, `bare-${round}-${Date.now()}`)],
@@ -197,6 +227,7 @@ export async function runSpeedBench(): Promise<Row[]> {
       { measure: '256 MiB, worker alone, digests on (MiB/s)', value: mibps(size, m.alone).toFixed(0) },
       { measure: '256 MiB, bare worker: IndexedDB + one fetch POST of the Blob (MiB/s)', value: mibps(size, m.bare).toFixed(0) },
       { measure: '256 MiB, tus-js-client → @tus/server (MiB/s)', value: mibps(size, m.tus).toFixed(0) },
+      { measure: 'page open: progress updates a second (bytes sent)', value: median(progressRates).toFixed(1), target: '≥ 4', verdict: verdict(median(progressRates) >= 4) },
       { measure: 'page open / page XHR', value: `${(m.xhr / m.assisted).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.xhr / m.assisted >= 0.9) },
       { measure: 'page open / tus', value: `${(m.tus / m.assisted).toFixed(2)}×`, target: '≥ 1.1×', verdict: verdict(m.tus / m.assisted >= 1.1) },
       { measure: 'worker alone / bare worker fetch', value: `${(m.bare / m.alone).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.bare / m.alone >= 0.9) },

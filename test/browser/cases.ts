@@ -3,7 +3,7 @@
 // A case an engine cannot do is registered as skipped with the reason in its name and recorded
 // as `unsupported` with that reason: never silently left out.
 import { it } from 'vitest';
-import { selectedEngines, type Capability, type Engine } from './engines/index.js';
+import { selectedEngines, type Capability, type Engine } from '../../lab/engines/index.js';
 import { openLab, type Lab, type LabOptions } from './lab.js';
 import { recordResult as record, type Facts } from './results.js';
 

@@ -2,10 +2,10 @@
 // again on the same port and directory (the page's origin must not change).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnListening, type Listening } from '../helpers/processes.js';
+import { spawnListening, type Listening } from '../../lab/processes.js';
 import { DEMO_DIR, REPO } from './harness.js';
 
-export { freePort } from '../helpers/processes.js';
+export { freePort } from '../../lab/processes.js';
 
 const CLI = join(REPO, 'dist/lib/server/cli.js');
 

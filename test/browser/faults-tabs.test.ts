@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { faultCase, selectedEngines } from './cases.js';
-import type { Tab } from './engines/index.js';
+import type { Tab } from '../../lab/engines/index.js';
 import { REPO, clickAction, completedHashes, makeFile, rows, until, waitForRows } from './harness.js';
 
 const MiB = 1024 * 1024;

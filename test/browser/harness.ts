@@ -1,47 +1,12 @@
 // What every browser test shares, whatever the engine: the built demo, temp folders, random
 // source files and their SHA-256, the demo's rows read through the DOM contract, and polling waits.
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { BrowserSession, Tab } from './engines/index.js';
+import { join } from 'node:path';
+import type { Tab } from '../../lab/engines/index.js';
 
-export const REPO = resolve(import.meta.dirname, '../..');
-export const DEMO_DIR = join(REPO, 'dist/demo');
-
-export function assertDemoBuilt(): void {
-  if (!existsSync(join(DEMO_DIR, 'resilient-upload-sw.js')) || !existsSync(join(DEMO_DIR, 'index.html'))) {
-    throw new Error(`The demo is not built in ${DEMO_DIR}: run 'npm run build' (npm test does it first).`);
-  }
-}
-
-export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), `ru-${prefix}-`));
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
-}
-
-/** Waits for a condition, polling; fails with the last error the probe threw. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    const value = await probe().catch((error: unknown) => {
-      last = error;
-      return undefined;
-    });
-    if (value !== undefined && value !== false) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`Timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-}
-
-/** Opens the demo in a new tab and waits until the uploader connected and rendered its snapshot. */
-export async function openDemo(session: BrowserSession, url: string): Promise<Tab> {
-  const tab = await session.open(url);
-  await until('the demo ready (body[data-ready="true"])', () => tab.evaluate(() => document.body?.dataset.ready === 'true', null), 30_000);
-  return tab;
-}
+export { DEMO_DIR, REPO, assertDemoBuilt, openDemo, tempDir } from '../../lab/demo.js';
+export { until } from '../../lab/poll.js';
 
 export interface SourceFile {
   readonly path: string;

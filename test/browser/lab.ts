@@ -1,9 +1,9 @@
 // One browser, one server and a fault proxy in front of it. The page is loaded through the
 // proxy, so the proxy sees (and can cut, slow, hang or refuse) every byte the page and the worker send.
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { startFaultProxy, type FaultProxy } from '../../lab/fault-proxy.js';
 import { startTestServer } from '../helpers/server.js';
 import { startChildServer, freePort, type ChildServer } from './child-server.js';
-import type { BrowserSession, Engine, Tab } from './engines/index.js';
+import type { BrowserSession, Engine, Tab } from '../../lab/engines/index.js';
 import { assertDemoBuilt, DEMO_DIR, openDemo, tempDir } from './harness.js';
 
 export interface LabOptions {

@@ -2,7 +2,7 @@
 // the worker (progress it can see), and the worker takes over the moment the page goes away.
 import { describe, expect } from 'vitest';
 import { faultCase, selectedEngines } from './cases.js';
-import type { Tab } from './engines/index.js';
+import type { Tab } from '../../lab/engines/index.js';
 import { clickAction, completedHashes, makeFile, rows, until, waitForRows } from './harness.js';
 
 const MiB = 1024 * 1024;

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium } from '../../lab/chromium.js';
 import { sha256 } from '../helpers/hash.js';
-import { until } from '../helpers/poll.js';
+import { until } from '../../lab/poll.js';
 import { openSites, type Site, type SiteName, type Sites } from './sites.js';
 
 const MiB = 1024 * 1024;

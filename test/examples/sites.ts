@@ -11,7 +11,7 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { createUploadHandler, type UploadHandler } from '../../server/index.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { startFaultProxy, type FaultProxy } from '../../lab/fault-proxy.js';
 import { sha256 } from '../helpers/hash.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');

@@ -1,7 +1,7 @@
 // Starts test/helpers/server-main.ts (the real server, from source) in a child process.
 import { join } from 'node:path';
 import type { StartServerOptions } from '../../server/index.js';
-import { spawnListening, type Listening } from './processes.js';
+import { spawnListening, type Listening } from '../../lab/processes.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 

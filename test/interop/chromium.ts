@@ -3,7 +3,7 @@
 // browser suite's Chromium binary but not its engine-neutral Tab. Never skips: a missing browser
 // fails with the install command.
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM_FLAGS, chromiumPath } from '../helpers/chromium.js';
+import { CHROMIUM_FLAGS, chromiumPath } from '../../lab/chromium.js';
 
 /** A persistent profile, so a test can quit the browser and start it again with the same IndexedDB. */
 export function launchChromium(profileDir: string): Promise<BrowserContext> {

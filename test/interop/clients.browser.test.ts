@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { CompletedUpload } from '../../server/index.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { startFaultProxy, type FaultProxy } from '../../lab/fault-proxy.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { launchChromium } from './chromium.js';
 import { makeSource, sha256, until, type Source } from './interop-lab.js';

@@ -7,9 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
-import { freePort, spawnListening, type Listening } from '../helpers/processes.js';
-import { until } from '../helpers/poll.js';
+import { startFaultProxy, type FaultProxy } from '../../lab/fault-proxy.js';
+import { freePort, spawnListening, type Listening } from '../../lab/processes.js';
+import { until } from '../../lab/poll.js';
 import { launchChromium } from './chromium.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');

@@ -5,7 +5,7 @@
 // origin: a clear CORS error on the row, a few tries, no retry storm.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { startFaultProxy } from '../../lab/fault-proxy.js';
 import { startTestServer } from '../helpers/server.js';
 import { demoRows, stopWorkers, type Row } from './chromium.js';
 import { finishedHashes, makeSource, openInteropLab, until, type InteropLab, type UploadServerKind } from './interop-lab.js';

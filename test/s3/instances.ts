@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { storageKey } from '../../server/index.js';
 import { offsetOf, placeOf, type Manifest } from '../../server/s3/manifest.js';
-import { spawnListening, type Listening } from '../helpers/processes.js';
+import { spawnListening, type Listening } from '../../lab/processes.js';
 import { s3Env } from './s3-env.js';
 
 const root = join(import.meta.dirname, '..', '..');

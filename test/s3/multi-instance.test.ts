@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { storageKey } from '../../server/index.js';
-import type { Listening } from '../helpers/processes.js';
+import type { Listening } from '../../lab/processes.js';
 import { call, digestOf, openPost, post, randomData, sha256, status, waitFor } from '../server/client.js';
 import { fileDigest } from '../helpers/hash.js';
 import { committedOffset, completedSha256, keysUnder, startInstance } from './instances.js';

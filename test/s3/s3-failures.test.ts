@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
-import { freePort, type Listening } from '../helpers/processes.js';
+import { startFaultProxy, type FaultProxy } from '../../lab/fault-proxy.js';
+import { freePort, type Listening } from '../../lab/processes.js';
 import { post, randomData, status } from '../server/client.js';
 import { startInstance } from './instances.js';
 import { freshPrefix, s3Env } from './s3-env.js';

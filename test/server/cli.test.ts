@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, unlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SETTINGS, SettingError, optionsFromEnv } from '../../server/cli-config.js';
-import { spawnListening, type Listening } from '../helpers/processes.js';
+import { spawnListening, type Listening } from '../../lab/processes.js';
 import { call } from './client.js';
 
 const REPO = join(import.meta.dirname, '..', '..');

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Listening } from '../helpers/processes.js';
+import type { Listening } from '../../lab/processes.js';
 import { startServerProcess } from '../helpers/server-process.js';
 
 const MiB = 1024 * 1024;

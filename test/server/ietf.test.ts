@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import type { CompletedUpload } from '../../server/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { until } from '../helpers/poll.js';
+import { until } from '../../lab/poll.js';
 import { digestOf, randomData, sha256 } from './client.js';
 import { draftRequest } from './ietf-client.js';
 

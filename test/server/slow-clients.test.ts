@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { storageKey } from '../../server/index.js';
-import { spawnListening, type Listening } from '../helpers/processes.js';
+import { spawnListening, type Listening } from '../../lab/processes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { openPost, parseRaw, post, randomData, sha256, status, waitFor } from './client.js';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import * as tus from 'tus-js-client';
 import { Upload, type UploadOptions, type UrlStorage } from 'tus-js-client';
 import type { CompletedUpload } from '../../server/index.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
-import { until } from '../helpers/poll.js';
+import { startFaultProxy, type FaultProxy } from '../../lab/fault-proxy.js';
+import { until } from '../../lab/poll.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { randomData, sha256 } from './client.js';
 

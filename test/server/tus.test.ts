@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { CompletedUpload } from '../../server/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { until } from '../helpers/poll.js';
+import { until } from '../../lab/poll.js';
 import { call, randomData, rawRequest, sha256, parseRaw } from './client.js';
 
 let srv: TestServer;

@@ -12,9 +12,9 @@ import { FileStore as TusFileStore } from '@tus/file-store';
 import type { UploadEngine } from '../../sw/engine.js';
 import { IdbRecordStore } from '../../sw/idb-record-store.js';
 import type { CompletedUpload } from '../../server/index.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { startFaultProxy, type FaultProxy } from '../../lab/fault-proxy.js';
 import { makeBytes, sha256 } from '../helpers/hash.js';
-import { until } from '../helpers/poll.js';
+import { until } from '../../lab/poll.js';
 import { MiB, TEST_CHUNK, addRequest, realServerKit, type RealServerKit } from './kit/real-server.js';
 
 const cleanups: Array<() => Promise<void>> = [];

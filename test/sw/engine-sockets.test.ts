@@ -5,7 +5,7 @@ import { UPLOADS_STORE } from '../../sw/db.js';
 import { IdbRecordStore } from '../../sw/idb-record-store.js';
 import type { UploadEngine } from '../../sw/engine.js';
 import { makeBytes, sha256 } from '../helpers/hash.js';
-import { until } from '../helpers/poll.js';
+import { until } from '../../lab/poll.js';
 import { MiB, TEST_CHUNK, addRequest, completedSha, realServerKit, type RealServerKit } from './kit/real-server.js';
 
 let kit: RealServerKit | undefined;

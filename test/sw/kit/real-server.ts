@@ -9,7 +9,7 @@ import type { UploadEngine } from '../../../sw/engine.js';
 import { IdbRecordStore } from '../../../sw/idb-record-store.js';
 import { installUploader, type InstallOptions } from '../../../sw/install.js';
 import { sha256 } from '../../helpers/hash.js';
-import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
+import { startFaultProxy, type FaultProxy } from '../../../lab/fault-proxy.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import type { StartServerOptions } from '../../../server/index.js';
 import { fakeScope } from './fake-scope.js';

@@ -1,6 +1,6 @@
 // Debian's Chromium through playwright-core, on a persistent context (a profile folder).
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM_FLAGS, chromiumPath } from '../../helpers/chromium.js';
+import { CHROMIUM_FLAGS, chromiumPath } from '../chromium.js';
 import { ConsoleLog, scriptOf, type BrowserSession, type Engine, type LaunchOptions, type Tab } from './types.js';
 
 export const chromiumEngine: Engine = {

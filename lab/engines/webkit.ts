@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Capabilities, WebDriver, By } from 'selenium-webdriver';
 import { Executor, HttpClient } from 'selenium-webdriver/http/index.js';
-import { freePort } from '../../helpers/processes.js';
+import { freePort } from '../processes.js';
 import { ConsoleLog, scriptOf, type BrowserSession, type Engine, type LaunchOptions, type Tab } from './types.js';
 
 const INSTALL = 'sudo apt-get update && sudo apt-get install -y webkit2gtk-driver xvfb python3-gi gir1.2-webkit2-4.1';
