@@ -1,7 +1,8 @@
 // What every browser test shares, whatever the engine: the built demo, temp folders, random
 // source files and their SHA-256, the demo's rows read through the DOM contract, and polling waits.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256 } from '../helpers/hash.js';
 import { join } from 'node:path';
 import type { Tab } from '../../lab/engines/index.js';
 
@@ -20,10 +21,6 @@ export async function makeFile(dir: string, name: string, size: number): Promise
   const data = size > 0 ? randomBytes(size) : Buffer.alloc(0);
   await writeFile(path, data);
   return { path, name, size, sha256: sha256(data) };
-}
-
-export function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 export interface RowState {

@@ -10,7 +10,8 @@ import type { CompletedUpload } from '../../server/index.js';
 import { startFaultProxy, type FaultProxy } from '../../lab/fault-proxy.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { launchChromium } from './chromium.js';
-import { makeSource, sha256, until, type Source } from './interop-lab.js';
+import { sha256 } from '../helpers/hash.js';
+import { makeSource, until, type Source } from './interop-lab.js';
 import { writeClientPages } from './pages/index.js';
 
 const MiB = 1024 * 1024;

@@ -3,7 +3,8 @@
 // also a child process). The proxy's port stays across restarts, so the worker's endpoint does.
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256 } from '../helpers/hash.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -96,10 +97,6 @@ export async function makeSource(dir: string, name: string, size: number): Promi
   const path = join(dir, name);
   await writeFile(path, data);
   return { path, name, size, sha256: sha256(data) };
-}
-
-export function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /** SHA-256 of every file the upload server finished: ours keeps them in complete/, @tus/file-store beside their .json. */
