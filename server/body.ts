@@ -17,7 +17,7 @@ export interface BodyDeadlines {
  * When the consumer stops early (limit reached) the source is left alone, so the adapter can
  * still answer on the same connection; it is cancelled only on abort or timeout.
  */
-export async function* guardBody(
+export async function* withDeadlines(
   body: AsyncIterable<Uint8Array>,
   signal: AbortSignal,
   deadlines: BodyDeadlines,

@@ -22,17 +22,17 @@ import type {
   UploadStatus,
   UploadStorage,
 } from './storage.js';
-import { systemClock, type Clock } from './types.js';
+import { systemWallClock, type WallClock } from './types.js';
 
 export interface FileStoreOptions {
   readonly dir: string;
-  readonly clock?: Clock;
+  readonly clock?: WallClock;
   readonly writes?: Partial<FileWrites>;
 }
 
 export class FileStore implements UploadStorage {
   readonly #layout: FileLayout;
-  readonly #clock: Clock;
+  readonly #clock: WallClock;
   readonly #writes: FileWrites;
   #ready: Promise<void> | undefined;
   /**
@@ -46,7 +46,7 @@ export class FileStore implements UploadStorage {
 
   constructor(options: FileStoreOptions) {
     this.#layout = new FileLayout(options.dir);
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock ?? systemWallClock;
     this.#writes = { ...defaultFileWrites, ...options.writes };
   }
 

@@ -14,7 +14,7 @@ import { createUploadServices } from './services.js';
 import { ietfDraft } from './ietf/ietf.js';
 import { statusSlice } from './status-slice.js';
 import { tus } from './tus/tus.js';
-import { systemClock, type UploadRequest, type UploadResponse } from './types.js';
+import { systemWallClock, type UploadRequest, type UploadResponse } from './types.js';
 
 /**
  * Every protocol the server speaks; a request goes to the first whose paths include it and that
@@ -43,7 +43,7 @@ export interface UploadCore {
 }
 
 export function createUploadCore(options: UploadServerOptions = {}): UploadCore {
-  const clock = options.clock ?? systemClock;
+  const clock = options.clock ?? systemWallClock;
   const logger = options.logger ?? console;
   const storage: UploadStorage = options.storage ?? new FileStore({ dir: options.uploadDir ?? DEFAULTS.uploadDir, clock });
   const locks = options.locks ?? storage.locks ?? new WriterLocks();

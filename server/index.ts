@@ -27,4 +27,4 @@ export type {
 } from './storage.js';
 export { createUploadCore } from './handler.js';
 export type { UploadCore } from './handler.js';
-export type { Clock, RequestInfo, UploadRequest, UploadResponse } from './types.js';
+export type { WallClock, RequestInfo, UploadRequest, UploadResponse } from './types.js';

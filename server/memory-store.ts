@@ -13,7 +13,7 @@ import type {
   UploadStatus,
   UploadStorage,
 } from './storage.js';
-import { systemClock, type Clock } from './types.js';
+import { systemWallClock, type WallClock } from './types.js';
 
 interface Entry {
   ref: UploadRef;
@@ -30,10 +30,10 @@ interface Entry {
 
 export class MemoryStore implements UploadStorage {
   readonly #entries = new Map<string, Entry>();
-  readonly #clock: Clock;
+  readonly #clock: WallClock;
 
-  constructor(options: { clock?: Clock } = {}) {
-    this.#clock = options.clock ?? systemClock;
+  constructor(options: { clock?: WallClock } = {}) {
+    this.#clock = options.clock ?? systemWallClock;
   }
 
   /** Nothing to prepare or repair: nothing survives the process. */

@@ -1,7 +1,7 @@
 import type { CorsOrigins } from './cors.js';
 import type { UploadLocks } from './locks.js';
 import type { CompletedUpload, UploadStorage } from './storage.js';
-import type { Clock, RequestInfo } from './types.js';
+import type { WallClock, RequestInfo } from './types.js';
 
 /** Where the server reports what no client is told: hook failures, sweep errors, shutdown. */
 export interface UploadLogger {
@@ -84,7 +84,7 @@ export interface UploadServerOptions {
    */
   locks?: UploadLocks;
   /** Time source of the sweep, of metadata times and of the minimum body rate. Default: the system's. */
-  clock?: Clock;
+  clock?: WallClock;
   /** Default `console`. */
   logger?: UploadLogger;
 }

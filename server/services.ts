@@ -1,5 +1,5 @@
 // The shared services every protocol handler is given (see protocol.ts), wired from their parts.
-import { guardBody, type BodyDeadlines } from './body.js';
+import { withDeadlines, type BodyDeadlines } from './body.js';
 import type { CompletionDelivery } from './completions.js';
 import { FileDigests } from './file-digests.js';
 import type { UploadLimits } from './limits.js';
@@ -31,7 +31,7 @@ export function createUploadServices(parts: {
     maxUploadSize,
     expiry: () => (staleAfterMs === undefined ? undefined : { at: wallClock() + staleAfterMs, afterMs: staleAfterMs }),
     takeOver: (ref) => locks.acquire(storageKey(ref), takeoverTimeoutMs),
-    body: (req, lease) => guardBody(req.body, AbortSignal.any([req.signal, lease.signal]), deadlines, now),
+    body: (req, lease) => withDeadlines(req.body, AbortSignal.any([req.signal, lease.signal]), deadlines, now),
     async append(ref, req, lease, a) {
       const admission = await limits.admit(ref, a);
       try {

@@ -42,9 +42,9 @@ export interface UploadResponse {
   readonly closeConnection?: boolean;
 }
 
-/** Injected time source, so sweeps are tested without waiting. */
-export interface Clock {
+/** The server's injected wall-clock time (expiry, sweeps, leases), so they are tested without waiting. Not the worker's `Clock`, which also runs timers. */
+export interface WallClock {
   now(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemWallClock: WallClock = { now: () => Date.now() };

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { UploadServerError } from '../errors.js';
 import { WriterLocks, type Lease, type UploadLocks } from '../locks.js';
-import { systemClock, type Clock } from '../types.js';
+import { systemWallClock, type WallClock } from '../types.js';
 import type { Bucket } from './bucket.js';
 import type { Layout } from './manifest.js';
 
@@ -42,11 +42,11 @@ export class S3Leases implements UploadLocks {
   readonly #bucket: Bucket;
   readonly #layout: Layout;
   readonly #t: LeaseTimings;
-  readonly #clock: Clock;
+  readonly #clock: WallClock;
   readonly #ready: () => Promise<void>;
 
   /** `ready` is the storage's init(): the bucket probe tells how conditional writes must be sent. */
-  constructor(bucket: Bucket, layout: Layout, ready: () => Promise<void>, timings: Partial<LeaseTimings> = {}, clock: Clock = systemClock) {
+  constructor(bucket: Bucket, layout: Layout, ready: () => Promise<void>, timings: Partial<LeaseTimings> = {}, clock: WallClock = systemWallClock) {
     this.#bucket = bucket;
     this.#ready = ready;
     this.#layout = layout;

@@ -4,7 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { UploadServerError } from '../errors.js';
 import { completionMetadata } from '../storage.js';
 import type { AppendOptions, CompletedUpload, HeldPieces, NamespaceUsage, SweepClaim, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from '../storage.js';
-import { systemClock, type Clock } from '../types.js';
+import { systemWallClock, type WallClock } from '../types.js';
 import { Bucket, type Stored } from './bucket.js';
 import { FILE_DIGEST_PIECE } from '../../src/protocol/wire.js';
 import { appendBody, readTail } from './s3-append.js';
@@ -24,7 +24,7 @@ export interface S3StorageOptions {
    * upload: up to three parts). Default 8 MiB.
    */
   readonly partSize?: number;
-  readonly clock?: Clock;
+  readonly clock?: WallClock;
   /** Lease timing (renewal period, expiry of a silent holder, poll period of a waiter). */
   readonly lease?: Partial<LeaseTimings>;
 }
@@ -37,7 +37,7 @@ export class S3Storage implements UploadStorage {
   readonly #bucket: Bucket;
   readonly #layout: Layout;
   readonly #partSize: number;
-  readonly #clock: Clock;
+  readonly #clock: WallClock;
   #ready: Promise<void> | undefined;
   /** The session of an append that made its upload ready to complete, for the complete() that follows. */
   readonly #writers = new Map<string, ManifestSession>();
@@ -46,7 +46,7 @@ export class S3Storage implements UploadStorage {
     this.#bucket = new Bucket(options.client, options.bucket);
     this.#layout = new Layout(normalisePrefix(options.prefix ?? ''));
     this.#partSize = wholePieces(options.partSize ?? DEFAULT_PART);
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock ?? systemWallClock;
     this.locks = new S3Leases(this.#bucket, this.#layout, () => this.init(), options.lease);
   }
 
