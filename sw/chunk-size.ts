@@ -10,6 +10,11 @@ export interface ChunkPolicy {
    */
   readonly maxBytesWithoutDigest: number;
   readonly initialBytes: number;
+  /**
+   * The first chunk when chunks carry no digest and no rate is known yet: a cut costs nothing
+   * then, and a small first chunk only adds round trips and fsyncs while the size ramps up.
+   */
+  readonly initialBytesWithoutDigest: number;
   /** Time one chunk should take. */
   readonly targetMs: number;
   /** Weight of the newest rate sample in the moving average (0..1]. */
@@ -28,6 +33,7 @@ export const DEFAULT_CHUNK_POLICY: ChunkPolicy = {
   maxBytes: 32 * MiB,
   maxBytesWithoutDigest: 256 * MiB,
   initialBytes: 1 * MiB,
+  initialBytesWithoutDigest: 16 * MiB,
   targetMs: 1_500,
   smoothing: 0.5,
   granularity: 64 * KiB,
@@ -52,6 +58,26 @@ export function afterChunk(state: ChunkState, bytes: number, ms: number, policy:
   // At most ×4 per step: one lucky fast chunk should not jump straight to the maximum.
   const wanted = Math.min((rate * policy.targetMs) / 1000, state.size * 4);
   return { size: clampSize(wanted, policy), bytesPerSecond: rate };
+}
+
+/**
+ * The state a run without per-chunk digests starts from: at least `initialBytesWithoutDigest`
+ * until a rate was measured (`policy` is the one without digests: its maxBytes caps it).
+ */
+export function startWithoutDigest(state: ChunkState, policy: ChunkPolicy = DEFAULT_CHUNK_POLICY): ChunkState {
+  if (state.bytesPerSecond !== undefined) return state;
+  return { size: clampSize(Math.max(state.size, policy.initialBytesWithoutDigest), policy) };
+}
+
+/**
+ * Where the chunk starting at `offset` ends. A remainder under a quarter of the chunk joins it
+ * (within maxBytes): a last request of a few bytes would cost a round trip and an fsync.
+ */
+export function chunkEnd(offset: number, fileSize: number, chunkSize: number, policy: ChunkPolicy = DEFAULT_CHUNK_POLICY): number {
+  const end = Math.min(fileSize, offset + Math.min(chunkSize, policy.maxBytes));
+  const rest = fileSize - end;
+  if (rest > 0 && rest < chunkSize / 4 && fileSize - offset <= policy.maxBytes) return fileSize;
+  return end;
 }
 
 /** After a failed chunk: halve, so a flaky link wastes less on the next cut. */

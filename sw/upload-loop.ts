@@ -2,7 +2,7 @@
 // Talks to the server only through the Transport port and to time only through the Clock.
 // Returns instead of throwing; the dispatcher turns the outcome into a state.
 import { UploadError, toUploadError } from '../src/protocol/index.js';
-import { afterChunk, afterFailure as smallerChunk, type ChunkPolicy, type ChunkState } from './chunk-size.js';
+import { afterChunk, afterFailure as smallerChunk, chunkEnd, startWithoutDigest, type ChunkPolicy, type ChunkState } from './chunk-size.js';
 import { deadline, type Clock } from './clock.js';
 import type { UploadRecord } from './record.js';
 import type { SliceHasher } from './slice-hasher.js';
@@ -48,10 +48,10 @@ export interface LoopResult {
 }
 
 export async function runUpload(record: UploadRecord, file: StoredFile, ctx: LoopContext): Promise<LoopResult> {
-  let chunk = ctx.chunk;
   let upload = record;
   // Without digests a chunk is a streamed Blob slice and a cut keeps what arrived: bigger chunks cost nothing.
   const policy: ChunkPolicy = ctx.hasher === undefined ? { ...ctx.chunkPolicy, maxBytes: ctx.chunkPolicy.maxBytesWithoutDigest } : ctx.chunkPolicy;
+  let chunk = ctx.hasher === undefined ? startWithoutDigest(ctx.chunk, policy) : ctx.chunk;
   const end = (outcome: RunOutcome): LoopResult => ({ outcome, chunk });
   if (file.size !== record.size) {
     return end({ kind: 'failed', error: new UploadError('STORAGE', `The stored file has ${file.size} bytes, expected ${record.size}`) });
@@ -94,7 +94,7 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     // A slice prepared ahead is used when the server is where we expected; otherwise it is
     // dropped once its hashing ends (the hasher's one buffer serves one slice at a time).
     if (ahead !== undefined && ahead.start !== offset) await ahead.ready.catch(() => undefined);
-    const slice = ahead?.start === offset ? ahead : prepare(file, offset, Math.min(record.size, offset + Math.min(chunk.size, policy.maxBytes)), ctx.hasher);
+    const slice = ahead?.start === offset ? ahead : prepare(file, offset, chunkEnd(offset, record.size, chunk.size, policy), ctx.hasher);
     ahead = undefined;
     let ready: Ready;
     try {
@@ -104,7 +104,7 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     }
     // Hash the next slice while this one travels: the digest costs no wall time on a fast link.
     if (ctx.hasher !== undefined && slice.end < record.size) {
-      ahead = prepare(file, slice.end, Math.min(record.size, slice.end + Math.min(chunk.size, policy.maxBytes)), ctx.hasher);
+      ahead = prepare(file, slice.end, chunkEnd(slice.end, record.size, chunk.size, policy), ctx.hasher);
     }
     let whole: string | undefined;
     if (ctx.fileDigest !== undefined && slice.end === record.size) {

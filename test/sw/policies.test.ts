@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RECOVERY, UploadError, type UploadErrorCode, type UploadState } from '../../src/protocol/index.js';
-import { DEFAULT_CHUNK_POLICY, KiB, MiB, afterChunk, afterFailure, initialChunkState, type ChunkState } from '../../sw/chunk-size.js';
+import { DEFAULT_CHUNK_POLICY, KiB, MiB, afterChunk, afterFailure, chunkEnd, initialChunkState, startWithoutDigest, type ChunkState } from '../../sw/chunk-size.js';
 import { ProgressThrottle } from '../../sw/progress-throttle.js';
 import { DEFAULT_RETRY_POLICY, afterFailure as afterRunFailure, retryDelay } from '../../sw/retry.js';
 import { isDue, nextWakeAt, pickNext, type Schedulable } from '../../sw/schedule.js';
@@ -136,6 +136,29 @@ describe('chunk size adapts to throughput', () => {
     { size: 256 * KiB, want: 256 * KiB },
   ])('a failure halves $size to $want', ({ size, want }) => {
     expect(afterFailure(at(size), p).size).toBe(want);
+  });
+
+  const bare = { ...p, maxBytes: p.maxBytesWithoutDigest };
+  it.each([
+    { name: 'a fresh upload starts at 16 MiB', state: at(1 * MiB), want: at(16 * MiB) },
+    { name: 'a measured rate is kept as it is', state: at(1 * MiB, 5 * MiB), want: at(1 * MiB, 5 * MiB) },
+    { name: 'a bigger carried-over size stays', state: at(64 * MiB), want: at(64 * MiB) },
+  ])('without per-chunk digests: $name', ({ state, want }) => {
+    expect(startWithoutDigest(state, bare)).toEqual(want);
+  });
+  it('without per-chunk digests the start is capped by the maximum', () => {
+    expect(startWithoutDigest(at(1 * MiB), { ...bare, maxBytes: 64 * KiB })).toEqual(at(64 * KiB));
+  });
+
+  it.each([
+    { name: 'a chunk in the middle', offset: 0, file: 100 * MiB, chunk: 16 * MiB, want: 16 * MiB },
+    { name: 'the last chunk ends at the file', offset: 90 * MiB, file: 100 * MiB, chunk: 16 * MiB, want: 100 * MiB },
+    { name: 'a remainder under a quarter joins the chunk', offset: 0, file: 19 * MiB, chunk: 16 * MiB, want: 19 * MiB },
+    { name: 'a remainder of a quarter or more stays apart', offset: 0, file: 20 * MiB, chunk: 16 * MiB, want: 16 * MiB },
+    { name: 'never past the maximum (32 MiB)', offset: 0, file: 33 * MiB, chunk: 32 * MiB, want: 32 * MiB },
+    { name: 'the chunk size is capped by the maximum', offset: 0, file: 100 * MiB, chunk: 64 * MiB, want: 32 * MiB },
+  ])('chunk end: $name', ({ offset, file, chunk, want }) => {
+    expect(chunkEnd(offset, file, chunk, p)).toBe(want);
   });
 });
 
