@@ -18,14 +18,3 @@ export function nodeEngine(endpoint: string, options: Partial<InstallOptions> = 
   }) as unknown as UploaderScope;
   return installUploader({ scope, store: new IdbRecordStore({ factory: new IDBFactory() }), endpoint, ...options });
 }
-
-/** Deterministic pseudo-random bytes (incompressible enough, different per seed). */
-export function makeBytes(size: number, seed: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(size);
-  let x = seed * 2654435761 + 1;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}

@@ -9,16 +9,7 @@ export function contentDigest(data: Uint8Array): string {
   return `sha-256=:${createHash('sha256').update(data).digest('base64')}:`;
 }
 
-/** Deterministic pseudo-random bytes (incompressible enough, different per seed). */
-export function makeBytes(size: number, seed: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(size);
-  let x = seed * 2654435761 + 1;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
+export { makeBytes } from '../../lab/bytes.js';
 
 /** The whole-file digest of X-File-Digest: SHA-256 of the SHA-256s of the 8 MiB pieces, as `:<base64>:`. */
 export function fileDigest(data: Uint8Array): string {
