@@ -3,6 +3,9 @@ import { resolve } from 'node:path';
 
 const root = import.meta.dirname;
 
+/** React 18 and react-dom 18 of the test/react18 workspace, for the binding's tests under 18. */
+const react18 = (name: 'react' | 'react-dom'): string => resolve(root, 'test/react18/node_modules', name);
+
 // `vite build` builds the demo page; `vite build --mode sw` builds the ready service worker
 // as one classic script (dist/demo/resilient-upload-sw.js) so it also works with importScripts.
 export default defineConfig(({ mode }) => {
@@ -37,10 +40,29 @@ export default defineConfig(({ mode }) => {
           test: {
             name: 'unit',
             root,
+            provide: { reactMajor: 19 },
             include: ['test/**/*.test.ts'],
             exclude: ['test/browser/**', 'test/s3/**', 'test/interop/**', 'test/examples/**', 'node_modules/**'],
             testTimeout: 60_000,
             hookTimeout: 60_000,
+          },
+        },
+        {
+          extends: true,
+          // The same binding tests with React 18: the binding, the tests and react-dom all get 18.
+          resolve: {
+            alias: [
+              { find: /^react$/, replacement: react18('react') },
+              { find: /^react\/(.*)$/, replacement: `${react18('react')}/$1` },
+              { find: /^react-dom$/, replacement: react18('react-dom') },
+              { find: /^react-dom\/(.*)$/, replacement: `${react18('react-dom')}/$1` },
+            ],
+          },
+          test: {
+            name: 'react18',
+            root,
+            include: ['test/react/**/*.test.ts'],
+            provide: { reactMajor: 18 },
           },
         },
         {
