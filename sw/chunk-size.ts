@@ -13,6 +13,7 @@ export interface ChunkPolicy {
   /**
    * The first chunk when chunks carry no digest and no rate is known yet: a cut costs nothing
    * then, and a small first chunk only adds round trips and fsyncs while the size ramps up.
+   * Not larger: until the first chunk is confirmed a row shows no server-confirmed progress.
    */
   readonly initialBytesWithoutDigest: number;
   /** Time one chunk should take. */
@@ -33,7 +34,7 @@ export const DEFAULT_CHUNK_POLICY: ChunkPolicy = {
   maxBytes: 32 * MiB,
   maxBytesWithoutDigest: 256 * MiB,
   initialBytes: 1 * MiB,
-  initialBytesWithoutDigest: 16 * MiB,
+  initialBytesWithoutDigest: 4 * MiB,
   targetMs: 1_500,
   smoothing: 0.5,
   granularity: 64 * KiB,

@@ -140,7 +140,7 @@ describe('chunk size adapts to throughput', () => {
 
   const bare = { ...p, maxBytes: p.maxBytesWithoutDigest };
   it.each([
-    { name: 'a fresh upload starts at 16 MiB', state: at(1 * MiB), want: at(16 * MiB) },
+    { name: 'a fresh upload starts at 4 MiB', state: at(1 * MiB), want: at(4 * MiB) },
     { name: 'a measured rate is kept as it is', state: at(1 * MiB, 5 * MiB), want: at(1 * MiB, 5 * MiB) },
     { name: 'a bigger carried-over size stays', state: at(64 * MiB), want: at(64 * MiB) },
   ])('without per-chunk digests: $name', ({ state, want }) => {
