@@ -81,6 +81,21 @@ export function chunkEnd(offset: number, fileSize: number, chunkSize: number, po
   return end;
 }
 
+/** What a completing request holds back while the file digest it must carry is still being computed. */
+export const DIGEST_WAIT_PIECE = 1 * MiB;
+
+/**
+ * Where a chunk ends when the request that completes the upload must carry the whole file's
+ * digest (a header, so known before the body goes): while the digest is still being computed,
+ * a chunk that would complete the file stops `DIGEST_WAIT_PIECE` short, so the bulk travels now
+ * and only that last piece waits for the digest.
+ */
+export function endBeforeDigest(start: number, end: number, fileSize: number, digestReady: boolean): number {
+  if (digestReady || end < fileSize) return end;
+  const held = fileSize - DIGEST_WAIT_PIECE;
+  return held > start ? held : end;
+}
+
 /** After a failed chunk: halve, so a flaky link wastes less on the next cut. */
 export function afterFailure(state: ChunkState, policy: ChunkPolicy = DEFAULT_CHUNK_POLICY): ChunkState {
   return { ...state, size: clampSize(state.size / 2, policy) };

@@ -2,7 +2,7 @@
 // Talks to the server only through the Transport port and to time only through the Clock.
 // Returns instead of throwing; the dispatcher turns the outcome into a state.
 import { UploadError, toUploadError } from '../src/protocol/index.js';
-import { afterChunk, afterFailure as smallerChunk, chunkEnd, startWithoutDigest, type ChunkPolicy, type ChunkState } from './chunk-size.js';
+import { afterChunk, afterFailure as smallerChunk, chunkEnd, endBeforeDigest, startWithoutDigest, type ChunkPolicy, type ChunkState } from './chunk-size.js';
 import { deadline, type Clock } from './clock.js';
 import type { UploadRecord } from './record.js';
 import type { SliceHasher } from './slice-hasher.js';
@@ -67,6 +67,13 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
   let lastOffset = -1;
   let stalls = 0;
   let ahead: Slice | undefined;
+  // The file digest is being computed since the run began; until it is known, the completing
+  // request holds back a last piece so the bulk need not wait for it.
+  let digestReady = ctx.fileDigest === undefined;
+  ctx.fileDigest?.().then(
+    () => (digestReady = true),
+    () => undefined, // a read error surfaces where the digest is awaited
+  );
   // The server is the truth: the stored offset is only a hint (a POST may have landed unseen).
   let reply = await ask((c) => ctx.transport.status(upload, c), 0);
   for (;;) {
@@ -94,7 +101,7 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     // A slice prepared ahead is used when the server is where we expected; otherwise it is
     // dropped once its hashing ends (the hasher's one buffer serves one slice at a time).
     if (ahead !== undefined && ahead.start !== offset) await ahead.ready.catch(() => undefined);
-    const slice = ahead?.start === offset ? ahead : prepare(file, offset, chunkEnd(offset, record.size, chunk.size, policy), ctx.hasher);
+    const slice = ahead?.start === offset ? ahead : prepare(file, offset, endBeforeDigest(offset, chunkEnd(offset, record.size, chunk.size, policy), record.size, digestReady), ctx.hasher);
     ahead = undefined;
     let ready: Ready;
     try {

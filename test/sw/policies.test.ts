@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RECOVERY, UploadError, type UploadErrorCode, type UploadState } from '../../src/protocol/index.js';
-import { DEFAULT_CHUNK_POLICY, KiB, MiB, afterChunk, afterFailure, chunkEnd, initialChunkState, startWithoutDigest, type ChunkState } from '../../sw/chunk-size.js';
+import { DEFAULT_CHUNK_POLICY, KiB, MiB, afterChunk, afterFailure, chunkEnd, endBeforeDigest, initialChunkState, startWithoutDigest, type ChunkState } from '../../sw/chunk-size.js';
 import { ProgressThrottle } from '../../sw/progress-throttle.js';
 import { DEFAULT_RETRY_POLICY, afterFailure as afterRunFailure, retryDelay } from '../../sw/retry.js';
 import { isDue, nextWakeAt, pickNext, type Schedulable } from '../../sw/schedule.js';
@@ -159,6 +159,16 @@ describe('chunk size adapts to throughput', () => {
     { name: 'the chunk size is capped by the maximum', offset: 0, file: 100 * MiB, chunk: 64 * MiB, want: 32 * MiB },
   ])('chunk end: $name', ({ offset, file, chunk, want }) => {
     expect(chunkEnd(offset, file, chunk, p)).toBe(want);
+  });
+
+  it.each([
+    { name: 'a chunk short of the end is left alone', start: 0, end: 64 * MiB, ready: false, want: 64 * MiB },
+    { name: 'the completing chunk stops 1 MiB short while the digest is computed', start: 80 * MiB, end: 256 * MiB, ready: false, want: 255 * MiB },
+    { name: 'the completing chunk goes whole once the digest is known', start: 80 * MiB, end: 256 * MiB, ready: true, want: 256 * MiB },
+    { name: 'the last piece itself waits for the digest', start: 255 * MiB, end: 256 * MiB, ready: false, want: 256 * MiB },
+    { name: 'a file under 1 MiB goes whole', start: 0, end: 512 * KiB, ready: false, want: 512 * KiB },
+  ])('file digest: $name', ({ start, end, ready, want }) => {
+    expect(endBeforeDigest(start, end, end === 512 * KiB ? 512 * KiB : 256 * MiB, ready)).toBe(want);
   });
 });
 
