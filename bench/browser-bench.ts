@@ -2,51 +2,18 @@
 // some): the service worker vs that engine's own page XHR POST of the same file to the same
 // server, the worker without Content-Digest, and tus-js-client against @tus/server. Chromium
 // adds memory for 16 MiB vs 1 GiB and the offline → online resume latency (devtools offline).
-import { open, readdir, rm, utimes } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectedEngines, type BrowserSession, type Engine, type Tab } from '../lab/engines/index.js';
-import { DEMO_DIR, REPO, assertDemoBuilt, openDemo, tempDir } from '../lab/demo.js';
-import { freePort, peakSampler, rssOf, rssOfProcessesWith, spawnListening, type Listening } from '../lab/processes.js';
+import { assertDemoBuilt, openDemo, tempDir } from '../lab/demo.js';
+import { freePort, peakSampler, rssOf, rssOfProcessesWith, type Listening } from '../lab/processes.js';
 import { startFaultProxy } from '../lab/fault-proxy.js';
+import { emptyDir, freshen, writeRandomFile } from './bench-files.js';
+import { startOurs, startTus } from './bench-servers.js';
 import { MiB, median, mibps, printTable, verdict, type Row } from './table.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const SIZE = 256 * MiB;
-
-export async function writeRandomFile(path: string, size: number): Promise<void> {
-  const handle = await open(path, 'w');
-  const block = randomBytes(16 * MiB);
-  for (let written = 0; written < size; written += block.length) {
-    await handle.write(block, 0, Math.min(block.length, size - written));
-  }
-  await handle.close();
-}
-
-export function startOurs(uploadDir: string, port = 0): Promise<Listening> {
-  return spawnListening(process.execPath, [join(REPO, 'dist/lib/server/cli.js')], {
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    UPLOAD_DIR: uploadDir,
-    STATIC_DIR: DEMO_DIR,
-  });
-}
-
-function startTus(uploadDir: string): Promise<Listening> {
-  return spawnListening(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'bench/tus-server.ts')], { PORT: '0', UPLOAD_DIR: uploadDir });
-}
-
-/** Frees disk between rounds; the folders stay, since a running server owns them. */
-async function emptyDir(dir: string): Promise<void> {
-  const names = await readdir(dir).catch(() => []);
-  await Promise.all(names.map((name) => rm(join(dir, name), { recursive: true, force: true })));
-}
-
-/** A fresh lastModified gives a fresh classic file id, so every round is a new upload. */
-async function freshen(path: string, round: number): Promise<void> {
-  const t = new Date(Date.UTC(2026, 0, 1) + round * 1000);
-  await utimes(path, t, t);
-}
 
 /** A hidden file input the benchmark picks into, so the page's own uploader does not see the file. */
 export async function pickIntoBenchInput(tab: Tab, path: string): Promise<void> {
@@ -142,7 +109,7 @@ async function throughput(engine: Engine, session: BrowserSession, servers: Serv
   const times = { xhr: [] as number[], sw: [] as number[], plain: [] as number[], tus: [] as number[] };
   const stored: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    await freshen(big, round);
+    await freshen([big], round);
     // The order turns every round: the disk's write-back of one upload must not always land on the same next one.
     const runs: [keyof typeof times, () => Promise<number>][] = [
       ['xhr', () => xhrUpload(demo, big, `bench-xhr-${engine.name}-${round}-${Date.now()}`)],

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { selectedEngines, type Tab } from '../lab/engines/index.js';
 import { assertDemoBuilt, openDemo, tempDir } from '../lab/demo.js';
 import { startFaultProxy } from '../lab/fault-proxy.js';
-import { pickIntoBenchInput, startOurs, writeRandomFile, xhrUpload } from './browser-bench.js';
+import { writeRandomFile } from './bench-files.js';
+import { startOurs } from './bench-servers.js';
+import { pickIntoBenchInput, xhrUpload } from './browser-bench.js';
 import { MiB, median, mibps, printTable, type Row } from './table.js';
 
 const SIZE = 128 * MiB;

@@ -2,41 +2,17 @@
 // the worker with an open page (page-assisted) and alone, against a plain page XHR POST, one bare
 // fetch POST of the stored Blob from a worker, and tus-js-client → @tus/server; 20 × 16 MiB at
 // the same concurrency; integrity on and off; memory from 16 MiB to 1 GiB.
-import { mkdir, open, readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_FLAGS, chromiumPath } from '../lab/chromium.js';
-import { peakSampler, rssOf, rssOfProcessesWith, spawnListening, type Listening } from '../lab/processes.js';
+import { peakSampler, rssOf, rssOfProcessesWith } from '../lab/processes.js';
+import { REPO } from '../lab/demo.js';
+import { emptyDir, freshen, writeRandomFile } from './bench-files.js';
+import { startOurs, startTus } from './bench-servers.js';
 import { MiB, median, mibps, printTable, verdict, type Row } from './table.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const REPO = join(import.meta.dirname, '..');
-const DEMO_DIR = join(REPO, 'dist/demo');
-
-async function writeRandomFile(path: string, size: number): Promise<void> {
-  const handle = await open(path, 'w');
-  const block = randomBytes(16 * MiB);
-  for (let written = 0; written < size; written += block.length) await handle.write(block, 0, Math.min(block.length, size - written));
-  await handle.close();
-}
-
-function startOurs(uploadDir: string, staticDir = DEMO_DIR): Promise<Listening> {
-  return spawnListening(process.execPath, [join(REPO, 'dist/lib/server/cli.js')], { PORT: '0', HOST: '127.0.0.1', UPLOAD_DIR: uploadDir, STATIC_DIR: staticDir });
-}
-
-/** A fresh lastModified gives a fresh classic file id, so every round is a new upload. */
-async function freshen(paths: readonly string[], round: number): Promise<void> {
-  for (const path of paths) {
-    const t = new Date(Date.UTC(2026, 0, 1) + round * 1000 + paths.indexOf(path));
-    await utimes(path, t, t);
-  }
-}
-
-async function emptyDir(dir: string): Promise<void> {
-  const names = await readdir(dir).catch(() => []);
-  await Promise.all(names.map((name) => rm(join(dir, name), { recursive: true, force: true })));
-}
 
 async function benchInput(page: Page, paths: readonly string[]): Promise<void> {
   await page.evaluate(() => {
@@ -173,7 +149,7 @@ export async function runSpeedBench(): Promise<Row[]> {
   const plain = await startOurs(dirs.plain);
   const alone = await startOurs(dirs.alone);
   const bare = await startOurs(dirs.bare, dirs.bareStatic);
-  const tus = await spawnListening(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'bench/tus-server.ts')], { PORT: '0', UPLOAD_DIR: dirs.tus });
+  const tus = await startTus(dirs.tus);
   const context = await chromium.launchPersistentContext(dirs.profile, { executablePath: chromiumPath(), headless: true, args: CHROMIUM_FLAGS });
   await context.addInitScript('globalThis.__name = (fn) => fn;');
   const rows: Row[] = [];
