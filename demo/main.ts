@@ -1,5 +1,6 @@
 // The demo PWA: one row per upload, driven only by the uploader's events.
 import { createUploader, RECOVERY, UploadError, type ErrorInfo, type Uploader, type UploadView } from '../src/index.js';
+import { WORKER_QUERY_KEYS } from '../src/protocol/worker-settings.js';
 import { formatBytes, formatDuration, RateMeter } from './format.js';
 
 const $ = <T extends Element>(selector: string): T => {
@@ -128,7 +129,7 @@ async function addFiles(uploader: Uploader, files: FileList | File[]): Promise<v
  * install the worker again.
  */
 function workerUrl(): string {
-  const keys = ['endpoint', 'protocol', 'digest', 'integrity', 'concurrency', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'];
+  const keys: readonly string[] = WORKER_QUERY_KEYS;
   const params = new URLSearchParams([...new URLSearchParams(location.search)].filter(([key]) => keys.includes(key)));
   const query = params.toString();
   return query ? `/resilient-upload-sw.js?${query}` : '/resilient-upload-sw.js';

@@ -5,9 +5,6 @@ import type { InstallOptions } from './install.js';
 
 type QueryOptions = Pick<InstallOptions, 'endpoint' | 'protocol' | 'concurrency' | 'digest' | 'integrity' | 'timeouts' | 'files' | 'credentials'>;
 
-/** The keys the ready worker reads; the demo passes only these on (any other would install the worker again). */
-export const QUERY_KEYS = ['endpoint', 'protocol', 'concurrency', 'digest', 'integrity', 'timeoutBaseMs', 'timeoutMinBytesPerSecond', 'files', 'credentials'] as const;
-
 function positive(params: URLSearchParams, key: string): number | undefined {
   const raw = params.get(key);
   if (raw === null) return undefined;
