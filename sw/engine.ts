@@ -178,9 +178,23 @@ export class UploadEngine {
     if (existing !== undefined) return toView(existing);
     await checkQuota(this.#deps.estimate, request.file.size);
     const record = newRecord(request, this.#deps.newId(), at, this.#deps.clock.now());
-    const stored = await this.#book.add(record, request.file); // all or nothing
+    const stored = this.#book.add(record, request.file); // all or nothing
+    this.#dispatcher.added(record.id);
+    // Sending starts from the page's File while it is being stored: the store no longer delays the
+    // first byte. The page hears back only once the file is stored.
     this.#dispatcher.schedule();
-    return toView(stored);
+    try {
+      return toView(await stored);
+    } catch (error) {
+      // Nothing of it is stored, so it was never added: forget it, stop its requests, and ask the
+      // server to drop what they delivered (best effort, like a cancel).
+      const latest = this.#book.find(record.id) ?? record;
+      this.#book.discard(record.id);
+      await this.#dispatcher.stop(record.id);
+      this.#dispatcher.forget(record.id);
+      if (latest.state !== 'queued') await this.#deleteRemote(latest).catch(() => undefined);
+      throw error;
+    }
   }
 
   /** pause, resume, retry: a state change, then the dispatcher acts on it. */
@@ -215,6 +229,12 @@ export class UploadEngine {
     await this.#dispatcher.stop(id); // no request of ours may land after the DELETE
     this.#dispatcher.forget(id);
     await this.#book.dropFile(id);
+    await this.#deleteRemote(record);
+    return toView(this.#book.get(id));
+  }
+
+  /** Asks the server to drop what it holds of `record`, within the cancel deadline. */
+  async #deleteRemote(record: UploadRecord): Promise<void> {
     const limit = deadline(this.#deps.clock, this.#deps.cancelTimeoutMs, new AbortController().signal);
     try {
       const headers = await this.#deps.headers(toView(record), record.headers).catch(() => record.headers);
@@ -222,7 +242,6 @@ export class UploadEngine {
     } finally {
       limit.dispose();
     }
-    return toView(this.#book.get(id));
   }
 
   async #clearCompleted(): Promise<number> {

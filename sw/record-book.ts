@@ -4,7 +4,7 @@
 import { UploadError, type UploadEvent } from '../src/protocol/index.js';
 import { byAge, toView, type UploadRecord } from './record.js';
 import type { RecordStore } from './record-store.js';
-import type { StoredFile } from './stored-file.js';
+import { blobFile, type StoredFile } from './stored-file.js';
 import { transition, type UploadAction } from './transitions.js';
 
 export class RecordBook {
@@ -13,7 +13,11 @@ export class RecordBook {
   readonly #now: () => number;
   readonly #notify: (event: UploadEvent) => void;
   /** Store writes, in order: a later put or delete never overtakes an earlier one. */
-  #writes: Promise<void> = Promise.resolve();
+  #writes: Promise<unknown> = Promise.resolve();
+  /** Files of uploads being added, until the store holds them. */
+  readonly #storing = new Map<string, Blob>();
+  /** Uploads whose add failed: none of their writes may reach the store. */
+  readonly #unstored = new Set<string>();
 
   constructor(store: RecordStore, now: () => number, notify: (event: UploadEvent) => void) {
     this.#store = store;
@@ -52,17 +56,47 @@ export class RecordBook {
     return found.map((r) => this.#records.get(r.id) ?? r);
   }
 
-  /** Stores a new record with its file (all or nothing), then announces it. */
-  async add(record: UploadRecord, file: Blob): Promise<UploadRecord> {
-    await this.flush();
-    const stored = await this.#store.add(record, file);
-    this.#records.set(stored.id, stored);
-    this.emit('state', stored);
-    return stored;
+  /**
+   * Adds a new upload: the record is known and announced at once, and its file is read from
+   * `file` until the store holds it, so sending can start while the bytes are being written.
+   * Resolves once the record and its file are stored (all or nothing). When storing fails,
+   * nothing of the upload is written from then on and this rejects: the caller stops what it
+   * started and calls `discard`.
+   */
+  add(record: UploadRecord, file: Blob): Promise<UploadRecord> {
+    const id = record.id;
+    this.#records.set(id, record);
+    this.#storing.set(id, file);
+    this.emit('state', record);
+    // In the write queue: whatever is written of this upload meanwhile lands after it.
+    const adding = this.#writes.then(async () => {
+      const stored = await this.#store.add(record, file);
+      // How the file was kept is the store's word; the rest may have moved on meanwhile.
+      const latest = this.#records.get(id);
+      if (latest !== undefined) this.#records.set(id, { ...latest, storage: stored.storage });
+      return stored;
+    });
+    this.#writes = adding.then(
+      () => this.#storing.delete(id),
+      () => {
+        this.#storing.delete(id);
+        this.#unstored.add(id);
+      },
+    );
+    return adding.then((stored) => this.#records.get(id) ?? stored);
   }
 
-  /** The stored file of an upload, or undefined when it is gone. */
+  /** Forgets an upload whose add failed (nothing of it is stored) and tells the pages. */
+  discard(id: string): void {
+    this.#records.delete(id);
+    this.#unstored.delete(id);
+    this.#notify({ type: 'removed', uploadId: id });
+  }
+
+  /** The stored file of an upload (the page's File while it is being stored), or undefined when it is gone. */
   file(record: UploadRecord): Promise<StoredFile | undefined> {
+    const storing = this.#storing.get(record.id);
+    if (storing !== undefined) return Promise.resolve(blobFile(storing));
     return this.#store.file(record);
   }
 
@@ -85,8 +119,7 @@ export class RecordBook {
       updatedAt: this.#now(),
     };
     this.#records.set(id, record);
-    if (state === 'done') this.#write((store) => store.finish(record));
-    else this.#write((store) => store.put(record));
+    this.#writeRecord(id, state === 'done' ? 'finish' : 'put');
     this.emit('state', record);
     if (state === 'done') this.emit('complete', record);
     if (error !== undefined) {
@@ -100,7 +133,7 @@ export class RecordBook {
   update(id: string, patch: Partial<Omit<UploadRecord, 'state'>>): UploadRecord {
     const record: UploadRecord = { ...this.get(id), ...patch, updatedAt: this.#now() };
     this.#records.set(id, record);
-    this.#write((store) => store.put(record));
+    this.#writeRecord(id, 'put');
     return record;
   }
 
@@ -130,11 +163,24 @@ export class RecordBook {
     this.#notify({ type, upload: toView(record) });
   }
 
+  /**
+   * Writes the record as memory holds it when the write runs (it may have changed since this was
+   * queued, e.g. an add has said how the file is kept); nothing once it is forgotten or unstored.
+   */
+  #writeRecord(id: string, how: 'put' | 'finish'): void {
+    void this.#write(async (store) => {
+      const record = this.#records.get(id);
+      if (record === undefined || this.#unstored.has(id)) return;
+      await (how === 'finish' ? store.finish(record) : store.put(record));
+    });
+  }
+
   /** Queues a store operation behind the earlier ones. A failure is swallowed, never thrown. */
   #write(operation: (store: RecordStore) => Promise<void>): Promise<void> {
-    this.#writes = this.#writes.then(() => operation(this.#store)).catch(() => {
+    const next = this.#writes.then(() => operation(this.#store)).catch(() => {
       // The record stays right in memory; the next write of it may succeed.
     });
-    return this.#writes;
+    this.#writes = next;
+    return next;
   }
 }

@@ -24,7 +24,8 @@ export interface EngineKit {
 export function engineKit(options: Partial<InstallOptions> = {}, scopeOptions: { sync?: boolean } = {}): EngineKit {
   const clock = new FakeClock();
   const transport = new ScriptedTransport();
-  const store = new MemoryRecordStore();
+  // A test may bring its own (e.g. one whose add it holds); it must be a MemoryRecordStore.
+  const store = options.store instanceof MemoryRecordStore ? options.store : new MemoryRecordStore();
   const scope = fakeScope(scopeOptions);
   let ids = 0;
   const engine = installUploader({

@@ -1,0 +1,153 @@
+// Adding a file: the upload starts from the page's File while the worker stores it, the page hears
+// back only once it is stored, and a store that fails leaves nothing behind anywhere.
+import { describe, expect, it } from 'vitest';
+import { UploadError, type UploadView } from '../../src/protocol/index.js';
+import type { UploadRecord } from '../../sw/record.js';
+import { MemoryRecordStore } from '../../sw/memory-record-store.js';
+import { storageError } from '../../sw/record-store.js';
+import { settle } from './kit/fake-clock.js';
+import { at } from './kit/scripted-transport.js';
+import { engineKit } from './kit/engine-kit.js';
+
+const KiB = 1024;
+const fixedChunks = { initialBytes: 64 * KiB, minBytes: 64 * KiB, maxBytes: 64 * KiB, maxBytesWithoutDigest: 64 * KiB, granularity: 64 * KiB };
+
+/** A memory store whose `add` waits, while `hold` is set, until the test lets it finish or fail. */
+class HeldStore extends MemoryRecordStore {
+  hold = true;
+  readonly #gates: Array<(failure: Error | undefined) => void> = [];
+  finishAdd(failure?: Error): void {
+    const gate = this.#gates.shift();
+    if (gate === undefined) throw new Error('no add is waiting');
+    gate(failure);
+  }
+  override async add(record: UploadRecord, file: Blob): Promise<UploadRecord> {
+    if (this.hold) {
+      const failure = await new Promise<Error | undefined>((resolve) => this.#gates.push(resolve));
+      if (failure !== undefined) throw failure;
+    }
+    return super.add(record, file);
+  }
+}
+
+function startAdd(kit: ReturnType<typeof engineKit>, bytes: Uint8Array<ArrayBuffer>) {
+  const result = { settled: false, view: undefined as UploadView | undefined, error: undefined as unknown };
+  const done = kit.engine.handle({ type: 'add', file: new File([bytes], 'a.bin'), name: 'a.bin', lastModified: 1, options: { headers: {} } }).then(
+    (view) => Object.assign(result, { settled: true, view }),
+    (error: unknown) => Object.assign(result, { settled: true, error }),
+  );
+  return { result, done };
+}
+
+describe('adding a file', () => {
+  it('sends from the page’s File while the file is being stored; add answers once it is stored; nothing is written before', async () => {
+    const store = new HeldStore();
+    const kit = engineKit({ store, chunk: fixedChunks });
+    const bytes = new Uint8Array(150 * KiB).map((_, i) => (i * 5) & 255);
+    const { result, done } = startAdd(kit, bytes);
+    let call = await kit.transport.next();
+    expect(call.kind).toBe('status');
+    call.respond(at(0));
+    call = await kit.transport.next();
+    expect(call.kind).toBe('append');
+    expect(new Uint8Array(await call.chunk!.body.arrayBuffer())).toEqual(bytes.subarray(0, 64 * KiB));
+    call.respond(at(64 * KiB));
+    call = await kit.transport.next(); // the second chunk is on its way: still not stored
+    await settle();
+    expect(result.settled).toBe(false);
+    expect(await store.list()).toEqual([]); // no progress written ahead of the record and its file
+    expect(kit.events().some((e) => e.type === 'state' && e.upload.state === 'uploading')).toBe(true);
+
+    store.finishAdd();
+    await done;
+    expect(result.view).toMatchObject({ state: 'uploading', offset: 64 * KiB });
+    await settle();
+    const [stored] = await store.list();
+    expect(stored).toMatchObject({ state: 'uploading', offset: 64 * KiB, storage: { kind: 'blob' } });
+    expect(await store.file(stored!)).toBeDefined();
+
+    call.respond(at(128 * KiB));
+    call = await kit.transport.next();
+    call.respond(at(150 * KiB, true));
+    await settle();
+    expect(kit.view(result.view!.id).state).toBe('done');
+    expect(await store.file((await store.list())[0]!)).toBeUndefined(); // dropped once done
+  });
+
+  it('storing fails after sending began: add rejects with the store’s error, the upload is forgotten, its request stops and the server drops its bytes', async () => {
+    const store = new HeldStore();
+    const kit = engineKit({ store, chunk: fixedChunks });
+    const { result, done } = startAdd(kit, new Uint8Array(150 * KiB));
+    (await kit.transport.next()).respond(at(0));
+    const append = await kit.transport.next();
+    expect(append.kind).toBe('append');
+
+    store.finishAdd(storageError(new DOMException('The quota has been exceeded.', 'QuotaExceededError'), 'store the file'));
+    const cancel = await kit.transport.next();
+    expect(cancel.kind).toBe('cancel'); // only after the append stopped: nothing of ours lands after it
+    expect(await append.answered).toEqual({ kind: 'aborted' });
+    cancel.respond(at(0));
+    await done;
+    expect(result.error).toBeInstanceOf(UploadError);
+    expect((result.error as UploadError).code).toBe('QUOTA_EXCEEDED');
+    await settle();
+    expect(kit.engine.views()).toEqual([]);
+    expect(kit.events().at(-1)).toEqual({ type: 'removed', uploadId: cancel.upload.id });
+    expect(await store.list()).toEqual([]);
+    expect(kit.transport.calls.map((c) => c.kind)).toEqual(['status', 'append', 'cancel']);
+  });
+
+  it('storing fails while the upload waits for a slot: add rejects and no request is made for it', async () => {
+    const store = new HeldStore();
+    const kit = engineKit({ store, chunk: fixedChunks, concurrency: 1 });
+    store.hold = false;
+    const first = await kit.add(new Uint8Array(10 * KiB), 'first.bin');
+    const status = await kit.transport.next(); // left unanswered: the first upload keeps the only slot
+    store.hold = true;
+    const { result, done } = startAdd(kit, new Uint8Array(10 * KiB));
+    await settle();
+    expect(kit.engine.views().map((v) => v.state)).toEqual(['uploading', 'queued']);
+    store.finishAdd(storageError(new Error('disk gone'), 'store the file'));
+    await done;
+    expect((result.error as UploadError).code).toBe('STORAGE');
+    await settle();
+    expect(kit.engine.views().map((v) => v.id)).toEqual([first.id]);
+    expect(kit.transport.calls).toEqual([status]);
+    expect((await store.list()).map((r) => r.id)).toEqual([first.id]);
+  });
+
+  it('a new upload starts with an append at 0 where the transport allows it; after a failure the next run asks the server first', async () => {
+    const kit = engineKit({ chunk: fixedChunks });
+    kit.transport.appendsAtZero = true;
+    const view = await kit.add(150 * KiB);
+    let call = await kit.transport.next();
+    expect(call.kind).toBe('append');
+    expect(call.chunk!.start).toBe(0);
+    call.respond({ kind: 'failed', error: new UploadError('NETWORK', 'cut') });
+    await settle();
+    await kit.clock.until(() => kit.view(view.id).state === 'uploading', 60_000);
+    call = await kit.transport.next();
+    expect(call.kind).toBe('status'); // the cut request may have landed: only the server knows
+  });
+
+  it('the append at 0 meets bytes the server already holds (the same file sent before): the loop goes on from the server’s offset', async () => {
+    const kit = engineKit({ chunk: fixedChunks });
+    kit.transport.appendsAtZero = true;
+    const view = await kit.add(150 * KiB);
+    let call = await kit.transport.next();
+    expect(call.chunk!.start).toBe(0);
+    call.respond({ kind: 'conflict', offset: 128 * KiB, complete: false });
+    call = await kit.transport.next();
+    expect(call.kind).toBe('append');
+    expect(call.chunk!.start).toBe(128 * KiB);
+    call.respond(at(150 * KiB, true));
+    await settle();
+    expect(kit.view(view.id).state).toBe('done');
+  });
+
+  it('a transport that must create the upload first (tus, the IETF draft) still asks first', async () => {
+    const kit = engineKit({ chunk: fixedChunks });
+    await kit.add(150 * KiB);
+    expect((await kit.transport.next()).kind).toBe('status');
+  });
+});
