@@ -59,6 +59,8 @@ export class Dispatcher {
   readonly #chunks = new Map<string, ChunkState>();
   /** Whole-file digests being computed, by upload: started when a run starts, awaited before the last chunk. */
   readonly #fileDigests = new Map<string, Promise<string>>();
+  /** Uploads added in this worker that no run has started yet: nothing of them can be on the server. */
+  readonly #untouched = new Set<string>();
   /** Uploads a trigger pulled forward: their failure grants no further early retry. */
   readonly #early = new Set<string>();
   #timer: unknown;
@@ -82,7 +84,13 @@ export class Dispatcher {
     await run?.done;
   }
 
+  /** A new upload, added in this worker: its first run may skip asking the server (see Transport.appendsFirst). */
+  added(id: string): void {
+    this.#untouched.add(id);
+  }
+
   forget(id: string): void {
+    this.#untouched.delete(id);
     this.#chunks.delete(id);
     this.#throttle.reset(id);
     this.#early.delete(id);
@@ -191,6 +199,7 @@ export class Dispatcher {
         headers: () => this.#headers(id),
         timeouts: this.#config.timeouts,
         chunkPolicy: this.#config.chunk,
+        untouched: this.#untouched.delete(id),
         chunk: this.#chunks.get(id) ?? initialChunkState(this.#config.chunk),
         hasher: integrity === 'chunks' ? new SliceHasher() : undefined,
         fileDigest: integrity === 'file' ? this.#fileDigest(record, file) : undefined,

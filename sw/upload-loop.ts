@@ -24,6 +24,8 @@ export interface LoopContext {
   readonly headers: () => Promise<Readonly<Record<string, string>>>;
   readonly timeouts: TimeoutPolicy;
   readonly chunkPolicy: ChunkPolicy;
+  /** No request was ever made for this upload (added in this worker, first run). */
+  readonly untouched: boolean;
   /** Adaptive chunk state carried over from the previous run of this upload. */
   readonly chunk: ChunkState;
   /** Hashes each slice for the server to check; undefined when chunks carry no digest. */
@@ -75,7 +77,10 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     () => undefined, // a read error surfaces where the digest is awaited
   );
   // The server is the truth: the stored offset is only a hint (a POST may have landed unseen).
-  let reply = await ask((c) => ctx.transport.status(upload, c), 0);
+  // Only an upload no request was ever made for may start at 0 unasked, where an append at the
+  // wrong offset is answered with the server's (e.g. the same file sent before from elsewhere).
+  let reply: TransportOutcome =
+    ctx.untouched && ctx.transport.appendsFirst?.(upload) === true ? { kind: 'offset', offset: 0, complete: false } : await ask((c) => ctx.transport.status(upload, c), 0);
   for (;;) {
     if (ctx.signal.aborted || reply.kind === 'aborted') return end({ kind: 'aborted' });
     if (reply.kind === 'failed') {

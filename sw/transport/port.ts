@@ -52,6 +52,12 @@ export interface Transport {
    * takes a digest per chunk.
    */
   supportsFileDigest?(upload: TransportUpload): boolean;
+  /**
+   * Whether an upload no request was ever made for may begin with an append at byte 0 instead of
+   * asking first: true where an append creates the upload and a server that holds other bytes
+   * answers with its offset (a conflict the loop re-syncs from). Saves a round trip per file.
+   */
+  appendsFirst?(upload: TransportUpload): boolean;
   /** How many bytes the server holds (creating the upload there first when the protocol needs it). */
   status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome>;
   /** Sends bytes from `chunk.start`. */

@@ -27,6 +27,10 @@ export class ProtocolRouter implements Transport {
     return this.#of(upload).supportsFileDigest?.(upload) ?? false;
   }
 
+  appendsFirst(upload: TransportUpload): boolean {
+    return this.#of(upload).appendsFirst?.(upload) ?? false;
+  }
+
   #of(upload: TransportUpload): Transport {
     return this.#transports[upload.protocol ?? 'status-slice'];
   }

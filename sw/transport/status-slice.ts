@@ -34,6 +34,11 @@ export class StatusSliceTransport implements Transport {
     this.#http = http;
   }
 
+  /** A POST at 0 creates the upload; a server holding bytes of this id answers 409 with its offset. */
+  appendsFirst(): boolean {
+    return true;
+  }
+
   /** Our server checks X-File-Digest; a classic server ignores the header (and checks nothing). */
   supportsFileDigest(): boolean {
     return true;

@@ -1,5 +1,6 @@
 // The engine on real sockets, against the real server through the fault proxy: what only real
 // connections show (cuts mid-body, a proxy going away). Waits on states with generous deadlines.
+import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UPLOADS_STORE } from '../../sw/db.js';
 import { IdbRecordStore } from '../../sw/idb-record-store.js';
@@ -49,6 +50,28 @@ describe('engine on real sockets', () => {
     const resent = stats.bodyBytes - bytes.length;
     expect(resent).toBeGreaterThanOrEqual(0);
     expect(resent).toBeLessThan(cuts.length * TEST_CHUNK);
+  });
+
+  it('a new upload begins with its POST at 0; where the server already holds part of that file (sent from another browser), the 409 re-syncs it', async () => {
+    kit = await realServerKit();
+    const bytes = makeBytes(2 * MiB, 11);
+    // Another browser (its own store) sent part of the same file, then stopped.
+    const other = kit.engine({ store: new IdbRecordStore({ factory: new IDBFactory() }) });
+    kit.proxy.setRate(2 * MiB); // slow enough to pause it halfway
+    const first = await other.handle(addRequest(bytes, 'shared.bin'));
+    await until('part sent', () => (stateOf(other, first.id)?.offset ?? 0) >= 2 * TEST_CHUNK, 30_000);
+    await other.handle({ type: 'pause', uploadId: first.id });
+    kit.proxy.setRate(undefined);
+    const bodyBefore = kit.proxy.stats().bodyBytes;
+    const before = kit.methods.length;
+    const engine = kit.engine();
+    const view = await engine.handle(addRequest(bytes, 'shared.bin'));
+    await until('done', () => stateOf(engine, view.id)?.state === 'done', 30_000);
+    expect(await completedSha(kit.server.uploadDir, view.fileId)).toBe(sha256(bytes));
+    // The POST at 0 was refused with the server's offset and the rest went from there: not the
+    // whole file again (the server held at least two chunks of it).
+    expect(kit.proxy.stats().bodyBytes - bodyBefore).toBeLessThan(bytes.length);
+    expect(kit.methods[before]).toMatch(/^POST /); // asked nothing first
   });
 
   it('the proxy goes away mid-upload: waiting with NETWORK, then resumes from the server offset (not from zero)', async () => {

@@ -25,6 +25,8 @@ export interface RealServerKit {
   readonly factory: IDBFactory;
   /** POSTs sent by every engine of this kit. */
   posts: number;
+  /** Methods of every request the engines of this kit made, in order. */
+  readonly methods: string[];
   engine(options?: Partial<InstallOptions>): UploadEngine;
   close(): Promise<void>;
 }
@@ -39,10 +41,12 @@ export async function realServerKit(serverOptions: StartServerOptions = {}): Pro
     proxy,
     factory,
     posts: 0,
+    methods: [],
     engine(options = {}) {
       const { asScope, scope } = fakeScope();
       scope.fetch.mockImplementation((input: RequestInfo | URL, init?: RequestInit) => {
         if (init?.method === 'POST') kit.posts++;
+        kit.methods.push(`${init?.method ?? 'GET'} ${String(input instanceof Request ? input.url : input)}`);
         return fetch(input, init);
       });
       const engine = installUploader({

@@ -24,6 +24,12 @@ export class ScriptedTransport implements Transport {
   #responder: Responder | undefined;
   /** Whether the scripted server checks a whole-file digest (X-File-Digest). */
   fileDigests = false;
+  /** Whether a new upload may begin with an append at 0 (as status/slice does). */
+  appendsAtZero = false;
+
+  appendsFirst(): boolean {
+    return this.appendsAtZero;
+  }
 
   supportsFileDigest(): boolean {
     return this.fileDigests;
