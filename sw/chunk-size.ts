@@ -61,6 +61,21 @@ export function afterChunk(state: ChunkState, bytes: number, ms: number, policy:
   return { size: clampSize(wanted, policy), bytesPerSecond: rate };
 }
 
+/** How long a rate measured on a link is trusted for the next upload's first chunk. */
+export const LINK_RATE_TTL_MS = 30_000;
+
+/**
+ * Where a new upload starts when other uploads to the same server measured its rate moments ago:
+ * the rate belongs to the link, not to one file, so each file need not ramp up from a small first
+ * chunk again (20 files of 16 MiB would each pay an extra request and fsync). Not capped by the
+ * digest's `maxBytes` here: the loop caps each chunk by the policy it runs with.
+ */
+export function startFromLinkRate(rate: number | undefined, policy: ChunkPolicy = DEFAULT_CHUNK_POLICY): ChunkState {
+  if (rate === undefined) return initialChunkState(policy);
+  const wanted = (rate * policy.targetMs) / 1000;
+  return { size: clampSize(wanted, { ...policy, maxBytes: policy.maxBytesWithoutDigest }), bytesPerSecond: rate };
+}
+
 /**
  * The state a run without per-chunk digests starts from: at least `initialBytesWithoutDigest`
  * until a rate was measured (`policy` is the one without digests: its maxBytes caps it).

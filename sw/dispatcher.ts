@@ -1,7 +1,7 @@
 // Runs uploads: starts what is due up to the concurrency limit, turns each run's outcome into a
 // state (through the retry policy), and keeps one timer for the next retry.
 import { UploadError, toUploadError, type UploadView } from '../src/protocol/index.js';
-import { initialChunkState, type ChunkPolicy, type ChunkState } from './chunk-size.js';
+import { LINK_RATE_TTL_MS, startFromLinkRate, type ChunkPolicy, type ChunkState } from './chunk-size.js';
 import type { Clock } from './clock.js';
 import { ProgressThrottle } from './progress-throttle.js';
 import { toView, type UploadRecord } from './record.js';
@@ -57,6 +57,8 @@ export class Dispatcher {
   readonly #throttle: ProgressThrottle;
   readonly #running = new Map<string, Run>();
   readonly #chunks = new Map<string, ChunkState>();
+  /** The latest rate measured to each endpoint, and when: a new upload there starts from it. */
+  readonly #linkRates = new Map<string, { readonly bytesPerSecond: number; readonly at: number }>();
   /** Whole-file digests being computed, by upload: started when a run starts, awaited before the last chunk. */
   readonly #fileDigests = new Map<string, Promise<string>>();
   /** Uploads added in this worker that no run has started yet: nothing of them can be on the server. */
@@ -200,7 +202,7 @@ export class Dispatcher {
         timeouts: this.#config.timeouts,
         chunkPolicy: this.#config.chunk,
         untouched: this.#untouched.delete(id),
-        chunk: this.#chunks.get(id) ?? initialChunkState(this.#config.chunk),
+        chunk: this.#chunks.get(id) ?? startFromLinkRate(this.#linkRate(record.endpoint), this.#config.chunk),
         hasher: integrity === 'chunks' ? new SliceHasher() : undefined,
         fileDigest: integrity === 'file' ? this.#fileDigest(record, file) : undefined,
         onProgress: (offset, chunk) => this.#progress(id, offset, chunk),
@@ -258,9 +260,17 @@ export class Dispatcher {
     return { kind: 'failed', error: new UploadError('REJECTED', 'The stored file is gone (site data cleared?) and the server does not have it') };
   }
 
+  /** A rate measured to `endpoint` within the last LINK_RATE_TTL_MS, if any. */
+  #linkRate(endpoint: string): number | undefined {
+    const known = this.#linkRates.get(endpoint);
+    if (known === undefined || this.#config.clock.now() - known.at > LINK_RATE_TTL_MS) return undefined;
+    return known.bytesPerSecond;
+  }
+
   #progress(id: string, offset: number, chunk: ChunkState): void {
     const record = this.#book.find(id);
     if (record === undefined || record.state !== 'uploading') return;
+    if (chunk.bytesPerSecond !== undefined) this.#linkRates.set(record.endpoint, { bytesPerSecond: chunk.bytesPerSecond, at: this.#config.clock.now() });
     const rate = chunk.bytesPerSecond === undefined ? undefined : Math.round(chunk.bytesPerSecond);
     const hadError = record.error !== undefined;
     if (!hadError && record.offset === offset && record.bytesPerSecond === rate && (record.sent === undefined || record.sent > offset)) return;

@@ -228,3 +228,41 @@ describe('the upload loop', () => {
     expect(kit.engine.views()).toHaveLength(1);
   });
 });
+
+describe('the link rate carries over to the next upload', () => {
+  const rampy = { minBytes: 64 * KiB, maxBytes: 1024 * KiB, maxBytesWithoutDigest: 8 * 1024 * KiB, initialBytes: 64 * KiB, initialBytesWithoutDigest: 64 * KiB, targetMs: 1_000, smoothing: 1, granularity: 64 * KiB };
+
+  /** Answers every request once `ms` passed on the fake clock: a link of a known speed. */
+  async function sendAll(kit: ReturnType<typeof engineKit>, id: string, size: number, ms: number): Promise<number[]> {
+    const sizes: number[] = [];
+    while (kit.view(id).state !== 'done') {
+      const call = await kit.transport.next();
+      if (call.kind === 'status') {
+        call.respond(at(0));
+        continue;
+      }
+      sizes.push(call.chunk!.body.size);
+      await kit.clock.advance(ms);
+      const end = call.chunk!.start + call.chunk!.body.size;
+      call.respond(at(end, end === size));
+      await settle();
+    }
+    return sizes;
+  }
+
+  it('a new upload to the same server starts from the rate measured moments ago, not from the smallest chunk; after 30 s quiet it ramps again', async () => {
+    const kit = engineKit({ chunk: rampy });
+    const first = await kit.add(1024 * KiB, 'first.bin');
+    const firstSizes = await sendAll(kit, first.id, 1024 * KiB, 100); // 64 KiB in 100 ms: 640 KiB/s, then growing
+    expect(firstSizes[0]).toBe(64 * KiB);
+    const rate = kit.view(first.id).bytesPerSecond!;
+    expect(rate).toBeGreaterThan(640 * KiB);
+    const second = await kit.add(16 * 1024 * KiB, 'second.bin');
+    const secondSizes = await sendAll(kit, second.id, 16 * 1024 * KiB, 100);
+    // A chunk of targetMs at the measured rate, on 64 KiB steps.
+    expect(secondSizes[0]).toBe(Math.floor(rate / (64 * KiB)) * 64 * KiB);
+    await kit.clock.advance(31_000);
+    const third = await kit.add(1024 * KiB, 'third.bin');
+    expect((await sendAll(kit, third.id, 1024 * KiB, 100))[0]).toBe(64 * KiB);
+  });
+});

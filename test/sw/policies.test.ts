@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RECOVERY, UploadError, type UploadErrorCode, type UploadState } from '../../src/protocol/index.js';
-import { DEFAULT_CHUNK_POLICY, KiB, MiB, afterChunk, afterFailure, chunkEnd, endBeforeDigest, initialChunkState, startWithoutDigest, type ChunkState } from '../../sw/chunk-size.js';
+import { DEFAULT_CHUNK_POLICY, KiB, MiB, afterChunk, afterFailure, chunkEnd, endBeforeDigest, initialChunkState, startFromLinkRate, startWithoutDigest, type ChunkState } from '../../sw/chunk-size.js';
 import { ProgressThrottle } from '../../sw/progress-throttle.js';
 import { DEFAULT_RETRY_POLICY, afterFailure as afterRunFailure, retryDelay } from '../../sw/retry.js';
 import { isDue, nextWakeAt, pickNext, type Schedulable } from '../../sw/schedule.js';
@@ -148,6 +148,16 @@ describe('chunk size adapts to throughput', () => {
   });
   it('without per-chunk digests the start is capped by the maximum', () => {
     expect(startWithoutDigest(at(1 * MiB), { ...bare, maxBytes: 64 * KiB })).toEqual(at(64 * KiB));
+  });
+
+  it.each([
+    { name: 'no rate known: the usual start', rate: undefined, want: at(1 * MiB) },
+    { name: '10 MiB/s: a chunk of 1.5 s', rate: 10 * MiB, want: at(15 * MiB, 10 * MiB) },
+    { name: 'a fast link: past the digest cap (each run caps by its own policy)', rate: 100 * MiB, want: at(150 * MiB, 100 * MiB) },
+    { name: 'never past the cap without digests', rate: 1000 * MiB, want: at(256 * MiB, 1000 * MiB) },
+    { name: 'a slow link: the minimum', rate: 10 * KiB, want: at(256 * KiB, 10 * KiB) },
+  ])('a new upload on a link measured moments ago: $name', ({ rate, want }) => {
+    expect(startFromLinkRate(rate, p)).toEqual(want);
   });
 
   it.each([
