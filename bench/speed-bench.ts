@@ -157,36 +157,41 @@ async function tusUpload(page: Page, path: string): Promise<number> {
 }
 
 // The ceiling of a worker: store the picked file in IndexedDB as our worker does, read it back,
-// one fetch POST of the whole Blob. A page of its own origin registers it.
+// one fetch POST of the whole Blob; with `hash`, SHA-256 of the stored Blob in 8 MiB pieces
+// meanwhile (what the file digest costs at least). A page of its own origin registers it.
 const BARE_SW = `
 const open = () => new Promise((res, rej) => { const r = indexedDB.open('bare', 1); r.onupgradeneeded = () => r.result.createObjectStore('blobs'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
 const tx = (db, mode, fn) => new Promise((res, rej) => { const t = db.transaction('blobs', mode); const q = fn(t.objectStore('blobs')); t.oncomplete = () => res(q.result); t.onerror = () => rej(t.error); });
+const digest = async (blob) => { for (let at = 0; at < blob.size; at += 8 << 20) await crypto.subtle.digest('SHA-256', await blob.slice(at, at + (8 << 20)).arrayBuffer()); };
 self.addEventListener('install', (e) => e.waitUntil(self.skipWaiting()));
 self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
 self.addEventListener('message', (e) => e.waitUntil((async () => {
-  const { file, id } = e.data; const db = await open();
+  const { file, id, hash } = e.data; const db = await open();
   const t0 = performance.now();
   await tx(db, 'readwrite', (s) => s.put(file, id));
   const blob = await tx(db, 'readonly', (s) => s.get(id));
-  const res = await fetch('/upload', { method: 'POST', headers: { 'X-File-Id': id, 'X-Start-Byte': '0' }, body: blob });
+  const [res] = await Promise.all([fetch('/upload', { method: 'POST', headers: { 'X-File-Id': id, 'X-Start-Byte': '0' }, body: blob }), hash ? digest(blob) : undefined]);
   await tx(db, 'readwrite', (s) => s.delete(id));
   e.ports[0].postMessage({ ms: performance.now() - t0, status: res.status });
 })()));`;
 
-async function bareWorkerUpload(page: Page, path: string, tag: string): Promise<number> {
+async function bareWorkerUpload(page: Page, path: string, tag: string, hash: boolean): Promise<number> {
   await benchInput(page, [path]);
-  return page.evaluate(async (tag) => {
-    const file = document.querySelector<HTMLInputElement>('#bench')!.files![0]!;
-    const reg = await navigator.serviceWorker.register('/bare-sw.js');
-    await navigator.serviceWorker.ready;
-    const worker = reg.active!;
-    const channel = new MessageChannel();
-    const reply = new Promise<{ ms: number; status: number }>((resolve) => (channel.port1.onmessage = (e) => resolve(e.data)));
-    worker.postMessage({ file, id: tag }, [channel.port2]);
-    const { ms, status } = await reply;
-    if (status !== 200) throw new Error(`bare worker POST answered ${status}`);
-    return ms;
-  }, tag);
+  return page.evaluate(
+    async ({ tag, hash }) => {
+      const file = document.querySelector<HTMLInputElement>('#bench')!.files![0]!;
+      const reg = await navigator.serviceWorker.register('/bare-sw.js');
+      await navigator.serviceWorker.ready;
+      const worker = reg.active!;
+      const channel = new MessageChannel();
+      const reply = new Promise<{ ms: number; status: number }>((resolve) => (channel.port1.onmessage = (e) => resolve(e.data)));
+      worker.postMessage({ file, id: tag, hash }, [channel.port2]);
+      const { ms, status } = await reply;
+      if (status !== 200) throw new Error(`bare worker POST answered ${status}`);
+      return ms;
+    },
+    { tag, hash },
+  );
 }
 
 async function openDemo(context: BrowserContext, url: string): Promise<Page> {
@@ -198,7 +203,7 @@ async function openDemo(context: BrowserContext, url: string): Promise<Page> {
 
 export async function runSpeedBench(): Promise<Row[]> {
   const work = join(REPO, '.tmp', `speed-${Date.now()}`);
-  const dirs = { files: join(work, 'files'), profile: join(work, 'profile'), ours: join(work, 'ours'), plain: join(work, 'plain'), alone: join(work, 'alone'), bare: join(work, 'bare'), bareStatic: join(work, 'bare-static'), tus: join(work, 'tus') };
+  const dirs = { files: join(work, 'files'), profile: join(work, 'profile'), ours: join(work, 'ours'), plain: join(work, 'plain'), alone: join(work, 'alone'), alonePlain: join(work, 'alone-plain'), bare: join(work, 'bare'), bareStatic: join(work, 'bare-static'), tus: join(work, 'tus') };
   for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
   await writeFile(join(dirs.bareStatic, 'bare-sw.js'), BARE_SW);
   await writeFile(join(dirs.bareStatic, 'index.html'), '<!doctype html><title>bare</title>');
@@ -206,6 +211,7 @@ export async function runSpeedBench(): Promise<Row[]> {
   const ours = await startOurs(dirs.ours);
   const plain = await startOurs(dirs.plain);
   const alone = await startOurs(dirs.alone);
+  const alonePlain = await startOurs(dirs.alonePlain);
   const bare = await startOurs(dirs.bare, dirs.bareStatic);
   const tus = await startTus(dirs.tus);
   const context = await chromium.launchPersistentContext(dirs.profile, { executablePath: chromiumPath(), headless: true, args: CHROMIUM_FLAGS });
@@ -222,11 +228,12 @@ export async function runSpeedBench(): Promise<Row[]> {
     const assisted = await openDemo(context, ours.url);
     const assistedPlain = await openDemo(context, `${plain.url}/?digest=0`);
     const workerAlone = await openDemo(context, `${alone.url}/?assist=0`);
+    const workerAlonePlain = await openDemo(context, `${alonePlain.url}/?assist=0&digest=0`);
     const barePage = await context.newPage();
     await barePage.goto(bare.url);
     const tusPage = await context.newPage();
     await tusPage.goto(tus.url);
-    const t = { xhr: [] as number[], floorCopy: [] as number[], floorHash: [] as number[], assisted: [] as number[], assistedPlain: [] as number[], alone: [] as number[], bare: [] as number[], tus: [] as number[] };
+    const t = { xhr: [] as number[], floorCopy: [] as number[], floorHash: [] as number[], assisted: [] as number[], assistedPlain: [] as number[], alone: [] as number[], alonePlain: [] as number[], bare: [] as number[], bareHash: [] as number[], tus: [] as number[] };
     const progressRates: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       await freshen([big], round);
@@ -245,14 +252,16 @@ export async function runSpeedBench(): Promise<Row[]> {
         ],
         ['assistedPlain', () => demoUpload(assistedPlain, [big])],
         ['alone', () => demoUpload(workerAlone, [big])],
-        ['bare', () => bareWorkerUpload(barePage, big, `bare-${round}-${Date.now()}`)],
+        ['alonePlain', () => demoUpload(workerAlonePlain, [big])],
+        ['bare', () => bareWorkerUpload(barePage, big, `bare-${round}-${Date.now()}`, false)],
+        ['bareHash', () => bareWorkerUpload(barePage, big, `bareh-${round}-${Date.now()}`, true)],
         ['tus', () => tusUpload(tusPage, big)],
       ];
       for (let i = 0; i < runs.length; i++) {
         const [name, run] = runs[(i + round) % runs.length]!;
         t[name].push(await run());
       }
-      await Promise.all(['ours', 'plain', 'alone', 'bare'].map((k) => emptyDir(join(dirs[k as 'ours'], 'complete'))).concat(emptyDir(dirs.tus)));
+      await Promise.all(['ours', 'plain', 'alone', 'alonePlain', 'bare'].map((k) => emptyDir(join(dirs[k as 'ours'], 'complete'))).concat(emptyDir(dirs.tus)));
     }
     const size = 256 * MiB;
     const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<keyof typeof t, number>;
@@ -263,7 +272,9 @@ export async function runSpeedBench(): Promise<Row[]> {
       { measure: '256 MiB, page open: worker + page-assisted XHR, digests on (MiB/s, pick → done)', value: mibps(size, m.assisted).toFixed(0) },
       { measure: '256 MiB, page open, digests off (MiB/s)', value: mibps(size, m.assistedPlain).toFixed(0) },
       { measure: '256 MiB, worker alone, digests on (MiB/s)', value: mibps(size, m.alone).toFixed(0) },
+      { measure: '256 MiB, worker alone, digests off (MiB/s)', value: mibps(size, m.alonePlain).toFixed(0) },
       { measure: '256 MiB, bare worker: IndexedDB + one fetch POST of the Blob (MiB/s)', value: mibps(size, m.bare).toFixed(0) },
+      { measure: '256 MiB, bare worker + SHA-256 of the stored Blob meanwhile (MiB/s)', value: mibps(size, m.bareHash).toFixed(0) },
       { measure: '256 MiB, tus-js-client → @tus/server (MiB/s)', value: mibps(size, m.tus).toFixed(0) },
       { measure: 'page open: progress updates a second (bytes sent)', value: median(progressRates).toFixed(1), target: '≥ 4', verdict: verdict(median(progressRates) >= 4) },
       { measure: 'page open / page XHR', value: `${(m.xhr / m.assisted).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.xhr / m.assisted >= 0.9) },
@@ -271,6 +282,8 @@ export async function runSpeedBench(): Promise<Row[]> {
       { measure: 'page open, digests on / page XHR + storing + hashing', value: `${(m.floorHash / m.assisted).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.floorHash / m.assisted >= 0.9) },
       { measure: 'page open / tus', value: `${(m.tus / m.assisted).toFixed(2)}×`, target: '≥ 1.1×', verdict: verdict(m.tus / m.assisted >= 1.1) },
       { measure: 'worker alone / bare worker fetch', value: `${(m.bare / m.alone).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.bare / m.alone >= 0.9) },
+      { measure: 'worker alone, digests off / bare worker fetch', value: `${(m.bare / m.alonePlain).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.bare / m.alonePlain >= 0.9) },
+      { measure: 'worker alone, digests on / bare worker fetch + hashing', value: `${(m.bareHash / m.alone).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.bareHash / m.alone >= 0.9) },
       { measure: 'integrity cost, page open (digests on vs off)', value: `${((1 - m.assistedPlain / m.assisted) * 100).toFixed(0)} %`, target: '≤ 10 %', verdict: verdict(1 - m.assistedPlain / m.assisted <= 0.1) },
     );
     printTable('Speed (issue 10), one run', rows);
@@ -324,7 +337,7 @@ export async function runSpeedBench(): Promise<Row[]> {
     rows.push(...memRows);
   } finally {
     await context.close();
-    await Promise.all([ours, plain, alone, bare, tus].map((p) => p.kill('SIGTERM')));
+    await Promise.all([ours, plain, alone, alonePlain, bare, tus].map((p) => p.kill('SIGTERM')));
     await rm(work, { recursive: true, force: true });
   }
   printTable('Speed (issue 10): all figures', rows);
