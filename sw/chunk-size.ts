@@ -61,6 +61,13 @@ export function afterChunk(state: ChunkState, bytes: number, ms: number, policy:
   return { size: clampSize(wanted, policy), bytesPerSecond: rate };
 }
 
+/**
+ * The most a new upload's first request carries when it goes at byte 0 without asking first
+ * (Transport.appendsFirst): a server that already holds bytes of that file id refuses it with a
+ * 409 and must read (or cut) the refused body first.
+ */
+export const UNASKED_FIRST_CHUNK_MAX = 16 * MiB;
+
 /** How long a rate measured on a link is trusted for the next upload's first chunk. */
 export const LINK_RATE_TTL_MS = 30_000;
 

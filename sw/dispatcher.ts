@@ -206,6 +206,8 @@ export class Dispatcher {
         hasher: integrity === 'chunks' ? new SliceHasher() : undefined,
         fileDigest: integrity === 'file' ? this.#fileDigest(record, file) : undefined,
         onProgress: (offset, chunk) => this.#progress(id, offset, chunk),
+        // Only a chunk timed now says what the link does now (not a rate carried from an old run).
+        onMeasured: (bytesPerSecond) => this.#linkRates.set(record.endpoint, { bytesPerSecond, at: this.#config.clock.now() }),
         onSent: (sent) => this.#sent(id, sent),
         onRemote: (remote) => this.#book.update(id, { remote }),
       });
@@ -270,7 +272,6 @@ export class Dispatcher {
   #progress(id: string, offset: number, chunk: ChunkState): void {
     const record = this.#book.find(id);
     if (record === undefined || record.state !== 'uploading') return;
-    if (chunk.bytesPerSecond !== undefined) this.#linkRates.set(record.endpoint, { bytesPerSecond: chunk.bytesPerSecond, at: this.#config.clock.now() });
     const rate = chunk.bytesPerSecond === undefined ? undefined : Math.round(chunk.bytesPerSecond);
     const hadError = record.error !== undefined;
     if (!hadError && record.offset === offset && record.bytesPerSecond === rate && (record.sent === undefined || record.sent > offset)) return;

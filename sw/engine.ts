@@ -186,13 +186,15 @@ export class UploadEngine {
     try {
       return toView(await stored);
     } catch (error) {
-      // Nothing of it is stored, so it was never added: forget it, stop its requests, and ask the
-      // server to drop what they delivered (best effort, like a cancel).
-      const latest = this.#book.find(record.id) ?? record;
+      // Finished meanwhile (a small file): the server holds it and the pages were told; a finished
+      // upload needs no stored file, so keep its record and answer with it.
+      if (this.#book.find(record.id)?.state === 'done') return toView(this.#book.keepFinished(record.id));
+      // Nothing of it is stored, so it was never added: forget it and stop its requests. No DELETE:
+      // the server may hold bytes of this file id that another upload sent (the first POST at 0
+      // re-syncs to them); what this one sent is swept with the server's stale partials.
       this.#book.discard(record.id);
       await this.#dispatcher.stop(record.id);
       this.#dispatcher.forget(record.id);
-      if (latest.state !== 'queued') await this.#deleteRemote(latest).catch(() => undefined);
       throw error;
     }
   }
@@ -230,7 +232,8 @@ export class UploadEngine {
     this.#dispatcher.forget(id);
     await this.#book.dropFile(id);
     await this.#deleteRemote(record);
-    return toView(this.#book.get(id));
+    // Gone meanwhile if it was cancelled while being stored and the store failed.
+    return toView(this.#book.find(id) ?? record);
   }
 
   /** Asks the server to drop what it holds of `record`, within the cancel deadline. */
@@ -245,7 +248,8 @@ export class UploadEngine {
   }
 
   async #clearCompleted(): Promise<number> {
-    const gone = this.#book.all().filter((r) => (r.state === 'done' || r.state === 'cancelled') && !this.#dispatcher.isRunning(r.id));
+    // Not one still being stored: its add has yet to answer, with the upload as it then stands.
+    const gone = this.#book.all().filter((r) => (r.state === 'done' || r.state === 'cancelled') && !this.#dispatcher.isRunning(r.id) && !this.#book.isStoring(r.id));
     for (const record of gone) {
       this.#book.remove(record.id);
       this.#dispatcher.forget(record.id);

@@ -86,6 +86,21 @@ export class RecordBook {
     return adding.then((stored) => this.#records.get(id) ?? stored);
   }
 
+  /** Whether the upload's add is still storing its file. */
+  isStoring(id: string): boolean {
+    return this.#storing.has(id) || this.#unstored.has(id);
+  }
+
+  /**
+   * An upload whose add failed but which finished meanwhile: its record is written after all
+   * (a finished upload needs no file) and stays.
+   */
+  keepFinished(id: string): UploadRecord {
+    this.#unstored.delete(id);
+    this.#writeRecord(id, 'finish');
+    return this.get(id);
+  }
+
   /** Forgets an upload whose add failed (nothing of it is stored) and tells the pages. */
   discard(id: string): void {
     this.#records.delete(id);

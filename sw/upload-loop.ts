@@ -2,7 +2,7 @@
 // Talks to the server only through the Transport port and to time only through the Clock.
 // Returns instead of throwing; the dispatcher turns the outcome into a state.
 import { UploadError, toUploadError } from '../src/protocol/index.js';
-import { afterChunk, afterFailure as smallerChunk, chunkEnd, endBeforeDigest, startWithoutDigest, type ChunkPolicy, type ChunkState } from './chunk-size.js';
+import { UNASKED_FIRST_CHUNK_MAX, afterChunk, afterFailure as smallerChunk, chunkEnd, endBeforeDigest, startWithoutDigest, type ChunkPolicy, type ChunkState } from './chunk-size.js';
 import { deadline, type Clock } from './clock.js';
 import type { UploadRecord } from './record.js';
 import type { SliceHasher } from './slice-hasher.js';
@@ -34,6 +34,8 @@ export interface LoopContext {
   readonly fileDigest: (() => Promise<string>) | undefined;
   /** The server confirmed `offset` bytes; `chunk` carries the measured rate. */
   readonly onProgress: (offset: number, chunk: ChunkState) => void;
+  /** A chunk was timed: the link's rate as measured now (bytes/s). */
+  readonly onMeasured?: (bytesPerSecond: number) => void;
   /** `sent` bytes of the file are on their way (where the HTTP client can tell). */
   readonly onSent: (sent: number) => void;
   /** The transport asked to keep this (e.g. a new upload URL). */
@@ -79,8 +81,8 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
   // The server is the truth: the stored offset is only a hint (a POST may have landed unseen).
   // Only an upload no request was ever made for may start at 0 unasked, where an append at the
   // wrong offset is answered with the server's (e.g. the same file sent before from elsewhere).
-  let reply: TransportOutcome =
-    ctx.untouched && ctx.transport.appendsFirst?.(upload) === true ? { kind: 'offset', offset: 0, complete: false } : await ask((c) => ctx.transport.status(upload, c), 0);
+  let unasked = ctx.untouched && ctx.transport.appendsFirst?.(upload) === true;
+  let reply: TransportOutcome = unasked ? { kind: 'offset', offset: 0, complete: false } : await ask((c) => ctx.transport.status(upload, c), 0);
   for (;;) {
     if (ctx.signal.aborted || reply.kind === 'aborted') return end({ kind: 'aborted' });
     if (reply.kind === 'failed') {
@@ -106,7 +108,10 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     // A slice prepared ahead is used when the server is where we expected; otherwise it is
     // dropped once its hashing ends (the hasher's one buffer serves one slice at a time).
     if (ahead !== undefined && ahead.start !== offset) await ahead.ready.catch(() => undefined);
-    const slice = ahead?.start === offset ? ahead : prepare(file, offset, endBeforeDigest(offset, chunkEnd(offset, record.size, chunk.size, policy), record.size, digestReady), ctx.hasher);
+    // The unasked first request stays small: a server holding this file id refuses its body.
+    const size = unasked ? Math.min(chunk.size, UNASKED_FIRST_CHUNK_MAX) : chunk.size;
+    unasked = false;
+    const slice = ahead?.start === offset ? ahead : prepare(file, offset, endBeforeDigest(offset, chunkEnd(offset, record.size, size, policy), record.size, digestReady), ctx.hasher);
     ahead = undefined;
     let ready: Ready;
     try {
@@ -135,7 +140,10 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
       ...(whole === undefined ? {} : { fileDigest: whole }),
     };
     reply = await ask((c) => ctx.transport.append(upload, body, c), bytes, (n) => ctx.onSent(slice.start + n));
-    if (reply.kind === 'offset') chunk = afterChunk(chunk, bytes, ctx.clock.now() - started, policy);
+    if (reply.kind === 'offset') {
+      chunk = afterChunk(chunk, bytes, ctx.clock.now() - started, policy);
+      if (chunk.bytesPerSecond !== undefined) ctx.onMeasured?.(chunk.bytesPerSecond);
+    }
   }
 }
 

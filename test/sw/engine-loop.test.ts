@@ -265,4 +265,42 @@ describe('the link rate carries over to the next upload', () => {
     const third = await kit.add(1024 * KiB, 'third.bin');
     expect((await sendAll(kit, third.id, 1024 * KiB, 100))[0]).toBe(64 * KiB);
   });
+
+  it('a rate carried by a run that has timed nothing yet does not count as a fresh measurement', async () => {
+    const kit = engineKit({ chunk: rampy, retry: { baseMs: 40_000, maxMs: 40_000, jitter: 0 } });
+    const first = await kit.add(4096 * KiB, 'first.bin');
+    (await kit.transport.next()).respond(at(0));
+    for (let i = 0; i < 3; i++) {
+      const call = await kit.transport.next();
+      await kit.clock.advance(100);
+      call.respond(at(call.chunk!.start + call.chunk!.body.size));
+      await settle();
+    }
+    (await kit.transport.next()).respond({ kind: 'failed', error: new UploadError('NETWORK', 'cut') });
+    await settle();
+    await kit.clock.advance(41_000); // retried after 40 s: the measured rate is stale, the upload still carries it
+    const status = await kit.transport.next();
+    expect(status.kind).toBe('status');
+    status.respond(at(kit.view(first.id).offset)); // answered, but no chunk timed yet
+    await kit.transport.next(); // its next chunk, left in flight
+    const second = await kit.add(1024 * KiB, 'second.bin');
+    const call = await kit.transport.next();
+    expect(call.upload.id).toBe(second.id);
+    if (call.kind === 'status') call.respond(at(0));
+    const append = call.kind === 'append' ? call : await kit.transport.next();
+    expect(append.chunk!.body.size).toBe(64 * KiB); // ramps from the start: no fresh rate known
+  });
+
+  it('a new upload that goes at 0 unasked sends at most 16 MiB first, whatever the link rate', async () => {
+    const wide = { ...rampy, maxBytesWithoutDigest: 256 * 1024 * KiB, targetMs: 1_500 };
+    const kit = engineKit({ chunk: wide });
+    const first = await kit.add(4096 * KiB, 'first.bin');
+    await sendAll(kit, first.id, 4096 * KiB, 1); // a very fast link
+    kit.transport.appendsAtZero = true;
+    const second = await kit.add(64 * 1024 * KiB, 'second.bin');
+    const call = await kit.transport.next();
+    expect(call.upload.id).toBe(second.id);
+    expect(call.kind).toBe('append');
+    expect(call.chunk!.body.size).toBe(16 * 1024 * KiB);
+  });
 });
