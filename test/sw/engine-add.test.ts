@@ -30,6 +30,16 @@ class HeldStore extends MemoryRecordStore {
   }
 }
 
+/** A 10 KiB file added and uploaded to the end while its store is still held. */
+async function finishedWhileStoring(kit: ReturnType<typeof engineKit>) {
+  const started = startAdd(kit, new Uint8Array(10 * KiB));
+  (await kit.transport.next()).respond(at(0));
+  (await kit.transport.next()).respond(at(10 * KiB, true));
+  await settle();
+  expect(kit.events().some((e) => e.type === 'complete')).toBe(true);
+  return started;
+}
+
 function startAdd(kit: ReturnType<typeof engineKit>, bytes: Uint8Array<ArrayBuffer>) {
   const result = { settled: false, view: undefined as UploadView | undefined, error: undefined as unknown };
   const done = kit.engine.handle({ type: 'add', file: new File([bytes], 'a.bin'), name: 'a.bin', lastModified: 1, options: { headers: {} } }).then(
@@ -97,11 +107,7 @@ describe('adding a file', () => {
   it('a small file finishes before its store fails: add answers with the finished upload, its record is kept, nothing is deleted', async () => {
     const store = new HeldStore();
     const kit = engineKit({ store, chunk: fixedChunks });
-    const { result, done } = startAdd(kit, new Uint8Array(10 * KiB));
-    (await kit.transport.next()).respond(at(0));
-    (await kit.transport.next()).respond(at(10 * KiB, true));
-    await settle();
-    expect(kit.events().some((e) => e.type === 'complete')).toBe(true);
+    const { result, done } = await finishedWhileStoring(kit);
     store.finishAdd(storageError(new Error('disk gone'), 'store the file'));
     await done;
     expect(result.error).toBeUndefined();
@@ -115,10 +121,7 @@ describe('adding a file', () => {
   it('clearing completed uploads skips one whose add is still storing; once stored, add answers with it done and it can be cleared', async () => {
     const store = new HeldStore();
     const kit = engineKit({ store, chunk: fixedChunks });
-    const { result, done } = startAdd(kit, new Uint8Array(10 * KiB));
-    (await kit.transport.next()).respond(at(0));
-    (await kit.transport.next()).respond(at(10 * KiB, true));
-    await settle();
+    const { result, done } = await finishedWhileStoring(kit);
     const cleared = kit.engine.handle({ type: 'clear-completed' });
     store.finishAdd();
     expect(await cleared).toBe(0);
