@@ -63,7 +63,7 @@ describe('engine on real sockets', () => {
     await other.handle({ type: 'pause', uploadId: first.id });
     kit.proxy.setRate(undefined);
     const bodyBefore = kit.proxy.stats().bodyBytes;
-    const before = kit.methods.length;
+    const before = kit.requests.length;
     const engine = kit.engine();
     const view = await engine.handle(addRequest(bytes, 'shared.bin'));
     await until('done', () => stateOf(engine, view.id)?.state === 'done', 30_000);
@@ -71,7 +71,7 @@ describe('engine on real sockets', () => {
     // The POST at 0 was refused with the server's offset and the rest went from there: not the
     // whole file again (the server held at least two chunks of it).
     expect(kit.proxy.stats().bodyBytes - bodyBefore).toBeLessThan(bytes.length);
-    expect(kit.methods[before]).toMatch(/^POST /); // asked nothing first
+    expect(kit.requests[before]).toMatch(/^POST /); // asked nothing first
   });
 
   it('the proxy goes away mid-upload: waiting with NETWORK, then resumes from the server offset (not from zero)', async () => {

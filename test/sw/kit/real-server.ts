@@ -23,10 +23,10 @@ export interface RealServerKit {
   readonly server: TestServer;
   readonly proxy: FaultProxy;
   readonly factory: IDBFactory;
-  /** POSTs sent by every engine of this kit. */
-  posts: number;
-  /** Methods of every request the engines of this kit made, in order. */
-  readonly methods: string[];
+  /** Every request the engines of this kit made, in order, as `METHOD url`. */
+  readonly requests: string[];
+  /** Of those, the POSTs. */
+  readonly posts: number;
   engine(options?: Partial<InstallOptions>): UploadEngine;
   close(): Promise<void>;
 }
@@ -40,13 +40,14 @@ export async function realServerKit(serverOptions: StartServerOptions = {}): Pro
     server,
     proxy,
     factory,
-    posts: 0,
-    methods: [],
+    requests: [],
+    get posts() {
+      return this.requests.filter((r) => r.startsWith('POST ')).length;
+    },
     engine(options = {}) {
       const { asScope, scope } = fakeScope();
       scope.fetch.mockImplementation((input: RequestInfo | URL, init?: RequestInit) => {
-        if (init?.method === 'POST') kit.posts++;
-        kit.methods.push(`${init?.method ?? 'GET'} ${String(input instanceof Request ? input.url : input)}`);
+        kit.requests.push(`${init?.method ?? 'GET'} ${String(input instanceof Request ? input.url : input)}`);
         return fetch(input, init);
       });
       const engine = installUploader({
