@@ -231,13 +231,6 @@ export class UploadEngine {
     await this.#dispatcher.stop(id); // no request of ours may land after the DELETE
     this.#dispatcher.forget(id);
     await this.#book.dropFile(id);
-    await this.#deleteRemote(record);
-    // Gone meanwhile if it was cancelled while being stored and the store failed.
-    return toView(this.#book.find(id) ?? record);
-  }
-
-  /** Asks the server to drop what it holds of `record`, within the cancel deadline. */
-  async #deleteRemote(record: UploadRecord): Promise<void> {
     const limit = deadline(this.#deps.clock, this.#deps.cancelTimeoutMs, new AbortController().signal);
     try {
       const headers = await this.#deps.headers(toView(record), record.headers).catch(() => record.headers);
@@ -245,6 +238,8 @@ export class UploadEngine {
     } finally {
       limit.dispose();
     }
+    // Gone meanwhile if it was cancelled while being stored and the store failed.
+    return toView(this.#book.find(id) ?? record);
   }
 
   async #clearCompleted(): Promise<number> {
