@@ -44,13 +44,16 @@ async function xhrUpload(page: Page, paths: readonly string[], concurrency: numb
   return page.evaluate(
     async ({ concurrency, tag, floor }) => {
       const files = [...document.querySelector<HTMLInputElement>('#bench')!.files!];
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const open = indexedDB.open('bench-floor', 1);
-        open.onupgradeneeded = () => open.result.createObjectStore('files');
-        open.onsuccess = () => resolve(open.result);
-        open.onerror = () => reject(open.error);
-      });
-      const write = (fill: (store: IDBObjectStore) => void) =>
+      // Opened only where the copy is part of the run: the plain XHR baseline touches no storage.
+      const db = !floor.copy
+        ? undefined
+        : await new Promise<IDBDatabase>((resolve, reject) => {
+            const open = indexedDB.open('bench-floor', 1);
+            open.onupgradeneeded = () => open.result.createObjectStore('files');
+            open.onsuccess = () => resolve(open.result);
+            open.onerror = () => reject(open.error);
+          });
+      const write = (db: IDBDatabase, fill: (store: IDBObjectStore) => void) =>
         new Promise<void>((resolve, reject) => {
           const tx = db.transaction('files', 'readwrite');
           fill(tx.objectStore('files'));
@@ -81,15 +84,17 @@ async function xhrUpload(page: Page, paths: readonly string[], concurrency: numb
           }
         }),
         (async () => {
-          if (floor.copy) for (const [i, file] of files.entries()) await write((store) => store.put(file, `${tag}-${i}`));
+          if (db !== undefined) for (const [i, file] of files.entries()) await write(db, (store) => store.put(file, `${tag}-${i}`));
         })(),
         (async () => {
           if (floor.hash) for (const file of files) await digest(file);
         })(),
       ]);
       const ms = performance.now() - t0;
-      await write((store) => store.clear());
-      db.close();
+      if (db !== undefined) {
+        await write(db, (store) => store.clear());
+        db.close();
+      }
       return ms;
     },
     { concurrency, tag, floor },
