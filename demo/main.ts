@@ -33,9 +33,9 @@ const UNREACHABLE = new Set(['NETWORK', 'TIMEOUT']);
 function showNetwork(uploads: readonly UploadView[] = []): void {
   const unreachable = navigator.onLine && uploads.some((u) => u.state === 'waiting' && u.error !== undefined && UNREACHABLE.has(u.error.code));
   const status = !navigator.onLine ? 'offline' : unreachable ? 'unreachable' : 'online';
-  network.dataset.online = String(status === 'online');
-  network.dataset.status = status;
-  network.textContent = status === 'unreachable' ? 'online · server unreachable' : status;
+  setData(network, 'online', String(status === 'online'));
+  setData(network, 'status', status);
+  setText(network, status === 'unreachable' ? 'online · server unreachable' : status);
 }
 
 async function showStorage(uploader: Uploader): Promise<void> {
@@ -44,13 +44,39 @@ async function showStorage(uploader: Uploader): Promise<void> {
   storageLine.textContent = `Storage is ${s.persisted ? 'persistent' : 'not persistent (the browser may evict it under pressure)'}; ${free}.`;
 }
 
-function rowFor(id: string): HTMLLIElement {
-  const existing = list.querySelector<HTMLLIElement>(`li[data-upload-id="${CSS.escape(id)}"]`);
+/** A row's parts, found once: a render touches them many times a second. */
+interface Row {
+  readonly li: HTMLLIElement;
+  readonly name: HTMLElement;
+  readonly size: HTMLElement;
+  readonly state: HTMLElement;
+  readonly bar: HTMLProgressElement;
+  readonly detail: HTMLElement;
+  readonly error: HTMLElement;
+}
+
+const rows = new Map<string, Row>();
+
+function rowFor(id: string): Row {
+  const existing = rows.get(id);
   if (existing) return existing;
-  const row = (template.content.firstElementChild as HTMLLIElement).cloneNode(true) as HTMLLIElement;
-  row.dataset.uploadId = id;
-  list.append(row);
+  const li = (template.content.firstElementChild as HTMLLIElement).cloneNode(true) as HTMLLIElement;
+  li.dataset.uploadId = id;
+  const part = <T extends HTMLElement>(selector: string): T => li.querySelector(selector) as T;
+  const row: Row = { li, name: part('.name'), size: part('.size'), state: part('.state'), bar: part('progress'), detail: part('.detail'), error: part('.error') };
+  rows.set(id, row);
+  list.append(li);
   return row;
+}
+
+// Only what changed is written: rewriting an unchanged text or attribute still costs the page
+// style, layout and paint, on the thread that also carries the uploads' bytes.
+function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+function setData(el: HTMLElement, key: string, value: string): void {
+  if (el.dataset[key] !== value) el.dataset[key] = value;
 }
 
 function render(view: UploadView): void {
@@ -58,34 +84,37 @@ function render(view: UploadView): void {
   const meter = meters.get(view.id) ?? new RateMeter();
   meters.set(view.id, meter);
   // A new phase (started again after waiting, say) measures afresh.
-  if (row.dataset.state !== view.state) meter.reset();
-  row.dataset.state = view.state;
-  row.dataset.offset = String(view.offset);
+  if (row.li.dataset.state !== view.state) meter.reset();
+  setData(row.li, 'state', view.state);
+  setData(row.li, 'offset', String(view.offset));
   // Bytes on their way (a page-assisted upload reports them): ahead of what the server confirmed.
-  row.dataset.sent = String(view.sent ?? view.offset);
+  setData(row.li, 'sent', String(view.sent ?? view.offset));
   meter.record(view.sent ?? view.offset, performance.now());
-  (row.querySelector('.name') as HTMLElement).textContent = view.name;
-  (row.querySelector('.size') as HTMLElement).textContent = formatBytes(view.size);
-  (row.querySelector('.state') as HTMLElement).textContent = view.state;
-  const bar = row.querySelector('progress') as HTMLProgressElement;
-  bar.max = Math.max(view.size, 1);
-  bar.value = view.size === 0 && view.state === 'done' ? 1 : view.offset;
+  setText(row.name, view.name);
+  setText(row.size, formatBytes(view.size));
+  setText(row.state, view.state);
+  const max = Math.max(view.size, 1);
+  if (row.bar.max !== max) row.bar.max = max;
+  const value = view.size === 0 && view.state === 'done' ? 1 : view.offset;
+  if (row.bar.value !== value) row.bar.value = value;
   const now = performance.now();
   // Speed and time left only while bytes move: a rate from before a stall would be a lie.
   const stalled = view.state === 'uploading' && meter.idleFor(now) >= STALL_MS;
   const rate = view.state === 'uploading' && !stalled ? meter.rate() : undefined;
   const left = rate ? (view.size - (view.sent ?? view.offset)) / rate : undefined;
-  (row.querySelector('.detail') as HTMLElement).textContent =
+  setText(
+    row.detail,
     (view.sent !== undefined && view.sent > view.offset ? `${formatBytes(view.sent)} sent · ` : '') +
-    `${formatBytes(view.offset)} confirmed` +
-    (rate ? ` · ${formatBytes(rate)}/s · ${formatDuration(left ?? 0)} left` : '') +
-    (stalled ? ` · stalled for ${formatDuration(meter.idleFor(now) / 1000)}` : '') +
-    (view.state === 'waiting' && view.retryAt ? ` · retrying in ${formatDuration(Math.max(0, view.retryAt - Date.now()) / 1000)}` : '') +
-    (view.state === 'waiting' && view.error && RECOVERY[view.error.code] === 'needs-credentials' ? ' · waiting for new credentials' : '');
-  row.dataset.stalled = String(stalled);
+      `${formatBytes(view.offset)} confirmed` +
+      (rate ? ` · ${formatBytes(rate)}/s · ${formatDuration(left ?? 0)} left` : '') +
+      (stalled ? ` · stalled for ${formatDuration(meter.idleFor(now) / 1000)}` : '') +
+      (view.state === 'waiting' && view.retryAt ? ` · retrying in ${formatDuration(Math.max(0, view.retryAt - Date.now()) / 1000)}` : '') +
+      (view.state === 'waiting' && view.error && RECOVERY[view.error.code] === 'needs-credentials' ? ' · waiting for new credentials' : ''),
+  );
+  setData(row.li, 'stalled', String(stalled));
   // An error is shown only while it is current: waiting on it, or failed by it.
   const current = view.error !== undefined && (view.state === 'waiting' || view.state === 'failed');
-  (row.querySelector('.error') as HTMLElement).textContent = current ? errorText(view.error!) : '';
+  setText(row.error, current ? errorText(view.error!) : '');
 }
 
 /** The error's message, and the platform's own exception when the message does not already say it. */
@@ -101,10 +130,39 @@ const STALL_MS = 3_000;
 function renderAll(uploads: readonly UploadView[]): void {
   showNetwork(uploads);
   const ids = new Set(uploads.map((u) => u.id));
-  for (const row of list.querySelectorAll<HTMLLIElement>('li[data-upload-id]')) {
-    if (!ids.has(row.dataset.uploadId ?? '')) row.remove();
+  for (const [id, row] of rows) {
+    if (ids.has(id)) continue;
+    row.li.remove();
+    rows.delete(id);
+    meters.delete(id);
   }
   for (const view of uploads) render(view);
+}
+
+/** Progress alone re-renders at most this often; a row added, gone or in a new state at once. */
+const PROGRESS_RENDER_MS = 100;
+
+/**
+ * Renders a snapshot: at once when a row appears, goes or changes state (what people, and the
+ * tests, wait for); otherwise at most every PROGRESS_RENDER_MS, with the newest snapshot. Every
+ * upload's progress arrives up to ten times a second, and a page sending the bytes itself has
+ * no time to spare on redrawing every row for each.
+ */
+function renderer(uploader: Uploader): (uploads: readonly UploadView[]) => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let renderedAt = -Infinity;
+  const now = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    renderedAt = performance.now();
+    renderAll(uploader.uploads);
+  };
+  return (uploads) => {
+    const reshaped = uploads.length !== rows.size || uploads.some((u) => rows.get(u.id)?.li.dataset.state !== u.state);
+    const wait = renderedAt + PROGRESS_RENDER_MS - performance.now();
+    if (reshaped || wait <= 0) now();
+    else timer ??= setTimeout(now, wait);
+  };
 }
 
 async function addFiles(uploader: Uploader, files: FileList | File[]): Promise<void> {
@@ -149,7 +207,8 @@ async function main(): Promise<void> {
     say(`The uploader could not start: ${error instanceof Error ? error.message : String(error)}`);
     return;
   }
-  uploader.on('snapshot', ({ uploads }) => renderAll(uploads));
+  const show = renderer(uploader);
+  uploader.on('snapshot', ({ uploads }) => show(uploads));
   addEventListener('online', () => renderAll(uploader.uploads));
   addEventListener('offline', () => renderAll(uploader.uploads));
   uploader.on('complete', () => void showStorage(uploader));
