@@ -306,6 +306,8 @@ export class Dispatcher {
       this.#book.move(id, 'interrupted');
       return;
     }
+    // The file on disk may have changed since it was picked: from now on, only the stored copy.
+    this.#book.forgetPicked(id);
     if (outcome.error.serverCode === 'FILE_DIGEST_MISMATCH') {
       // The server holds something else than the file, and dropped it: start over, each chunk checked.
       this.#fileDigests.delete(id);

@@ -4,7 +4,7 @@
 import { UploadError, type UploadEvent } from '../src/protocol/index.js';
 import { byAge, toView, type UploadRecord } from './record.js';
 import type { RecordStore } from './record-store.js';
-import { blobFile, type StoredFile } from './stored-file.js';
+import { blobFile, wholeFrom, type StoredFile } from './stored-file.js';
 import { transition, type UploadAction } from './transitions.js';
 
 export class RecordBook {
@@ -18,6 +18,13 @@ export class RecordBook {
   readonly #storing = new Map<string, Blob>();
   /** Uploads whose add failed: none of their writes may reach the store. */
   readonly #unstored = new Set<string>();
+  /**
+   * The File each upload was added from, while this worker lives and until a run with it fails:
+   * a request for the whole file sends it rather than the stored copy (see `wholeFrom`). After
+   * a failure the stored copy serves: the file on disk may have changed since it was picked (a
+   * browser then refuses to read it), and the copy is what was picked.
+   */
+  readonly #picked = new Map<string, Blob>();
 
   constructor(store: RecordStore, now: () => number, notify: (event: UploadEvent) => void) {
     this.#store = store;
@@ -67,6 +74,7 @@ export class RecordBook {
     const id = record.id;
     this.#records.set(id, record);
     this.#storing.set(id, file);
+    this.#picked.set(id, file);
     this.emit('state', record);
     // In the write queue: whatever is written of this upload meanwhile lands after it.
     const adding = this.#writes.then(async () => {
@@ -104,15 +112,27 @@ export class RecordBook {
   /** Forgets an upload whose add failed (nothing of it is stored) and tells the pages. */
   discard(id: string): void {
     this.#records.delete(id);
+    this.#picked.delete(id);
     this.#unstored.delete(id);
     this.#notify({ type: 'removed', uploadId: id });
   }
 
-  /** The stored file of an upload (the page's File while it is being stored), or undefined when it is gone. */
-  file(record: UploadRecord): Promise<StoredFile | undefined> {
+  /**
+   * The stored file of an upload (the page's File while it is being stored; then the stored
+   * copy, with the whole file from the page's File while that is known), or undefined when it
+   * is gone.
+   */
+  async file(record: UploadRecord): Promise<StoredFile | undefined> {
     const storing = this.#storing.get(record.id);
-    if (storing !== undefined) return Promise.resolve(blobFile(storing));
-    return this.#store.file(record);
+    if (storing !== undefined) return blobFile(storing);
+    const copy = await this.#store.file(record);
+    const picked = this.#picked.get(record.id);
+    return copy === undefined || picked === undefined ? copy : wholeFrom(copy, picked);
+  }
+
+  /** From now on the upload's requests read the stored copy only (a run with the picked File failed). */
+  forgetPicked(id: string): void {
+    this.#picked.delete(id);
   }
 
   /**
@@ -134,6 +154,7 @@ export class RecordBook {
       updatedAt: this.#now(),
     };
     this.#records.set(id, record);
+    if (state === 'done' || state === 'cancelled') this.#picked.delete(id);
     this.#writeRecord(id, state === 'done' ? 'finish' : 'put');
     this.emit('state', record);
     if (state === 'done') this.emit('complete', record);
@@ -165,6 +186,7 @@ export class RecordBook {
 
   remove(id: string): void {
     this.#records.delete(id);
+    this.#picked.delete(id);
     this.#write((store) => store.delete(id));
     this.#notify({ type: 'removed', uploadId: id });
   }

@@ -7,9 +7,25 @@ export interface StoredFile {
   slice(start: number, end: number): Promise<Blob>;
 }
 
-/** A file stored as one Blob: slicing is free, the browser streams it from disk. */
+/**
+ * A file stored as one Blob: slicing is free, the browser streams it from disk. The whole file
+ * is the Blob itself, not a slice of it: Chromium sends a `File` straight from its path on disk,
+ * where any other Blob streams through the browser process (measured, 20 × 16 MiB by page XHR,
+ * 3 at a time: 0.05 s of browser-process CPU for the picked Files, 0.9 s for whole-file slices
+ * of them, 0.55 s for the copies read back from IndexedDB).
+ */
 export function blobFile(blob: Blob): StoredFile {
-  return { size: blob.size, slice: async (start, end) => blob.slice(start, end) };
+  return { size: blob.size, slice: async (start, end) => (start === 0 && end >= blob.size ? blob : blob.slice(start, end)) };
+}
+
+/**
+ * `copy`, except that a request for the whole file gets `whole`: the same bytes as the page
+ * picked them, which Chromium sends straight from disk where the stored copy streams through the
+ * browser process (see `blobFile`).
+ */
+export function wholeFrom(copy: StoredFile, whole: Blob): StoredFile {
+  if (whole.size !== copy.size) return copy;
+  return { size: copy.size, slice: (start, end) => (start === 0 && end >= copy.size ? Promise.resolve(whole) : copy.slice(start, end)) };
 }
 
 /** Which chunks of `chunkBytes` hold bytes [start, end), and where the range starts in the first. */
