@@ -7,7 +7,10 @@ export const DB_VERSION = 2;
 export const UPLOADS_STORE = 'uploads';
 export const BLOBS_STORE = 'blobs';
 export const CHUNKS_STORE = 'chunks';
-/** Index of `uploads` on `[fileId, endpoint]`, for dedup. */
+/**
+ * Index of `uploads` on `[fileId, endpoint]`. Version 1 created it for dedup; the engine now finds
+ * an upload's file in memory (it holds every record), but dropping it would take a new version.
+ */
 export const BY_FILE_INDEX = 'by-file';
 
 /** The whole database, typed. */

@@ -41,8 +41,10 @@ export class UploadEngine {
   #resumeTimer: unknown;
   /** This worker instance: pages that see it change offer to carry bodies again. */
   readonly #instance: string;
-  /** Adds, one at a time, so two adds of one file cannot both pass the dedup check. */
+  /** Adds, taken in one at a time (see `#serialAdd`). */
   #adding: Promise<unknown> = Promise.resolve();
+  /** The answer of each add whose file is still being stored: the same file added again gets it too. */
+  readonly #answers = new Map<string, Promise<UploadView>>();
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
@@ -164,37 +166,54 @@ export class UploadEngine {
     }
   }
 
+  /**
+   * Adds are taken in one at a time, up to the point where the upload is known, so two adds of
+   * one file cannot both pass the dedup check; their files are then stored in the write queue
+   * while the next adds are taken in (a page adding 20 files need not wait for each store).
+   */
   #serialAdd(request: AddRequest): Promise<UploadView> {
-    const result = this.#adding.then(() => this.#add(request));
-    this.#adding = result.catch(() => undefined);
-    return result;
+    const admitted = this.#adding.then(() => this.#admit(request));
+    this.#adding = admitted.catch(() => undefined);
+    return admitted.then((admission) => admission.answer);
   }
 
-  async #add(request: AddRequest): Promise<UploadView> {
+  /** Takes an add in; `answer` settles once its file is stored (wrapped: not awaited here). */
+  async #admit(request: AddRequest): Promise<{ readonly answer: Promise<UploadView> }> {
     const at = identify(request, this.#deps.defaults);
-    const found = await this.#book.findByFile(at.fileId, at.endpoint);
-    // The same file again is the same upload (whatever its state), unless that one was cancelled.
-    const existing = found.filter((r) => r.state !== 'cancelled').sort(byAge)[0];
-    if (existing !== undefined) return toView(existing);
-    await checkQuota(this.#deps.estimate, request.file.size);
+    // The same file again is the same upload (whatever its state), unless that one was cancelled;
+    // while that one is being stored, both adds answer when it is.
+    const existing = this.#book.byFile(at.fileId, at.endpoint).filter((r) => r.state !== 'cancelled').sort(byAge)[0];
+    if (existing !== undefined) return { answer: this.#answers.get(existing.id) ?? Promise.resolve(toView(existing)) };
+    // Files still being stored will take their room too.
+    await checkQuota(this.#deps.estimate, request.file.size + this.#book.storingBytes());
     const record = newRecord(request, this.#deps.newId(), at, this.#deps.clock.now());
     const stored = this.#book.add(record, request.file); // all or nothing
     this.#dispatcher.added(record.id);
     // Sending starts from the page's File while it is being stored: the store no longer delays the
     // first byte. The page hears back only once the file is stored.
     this.#dispatcher.schedule();
+    const answer = this.#answer(record.id, stored);
+    this.#answers.set(record.id, answer);
+    void answer.then(
+      () => this.#answers.delete(record.id),
+      () => this.#answers.delete(record.id),
+    );
+    return { answer };
+  }
+
+  async #answer(id: string, stored: Promise<UploadRecord>): Promise<UploadView> {
     try {
       return toView(await stored);
     } catch (error) {
       // Finished meanwhile (a small file): the server holds it and the pages were told; a finished
       // upload needs no stored file, so keep its record and answer with it.
-      if (this.#book.find(record.id)?.state === 'done') return toView(this.#book.keepFinished(record.id));
+      if (this.#book.find(id)?.state === 'done') return toView(this.#book.keepFinished(id));
       // Nothing of it is stored, so it was never added: forget it and stop its requests. No DELETE:
       // the server may hold bytes of this file id that another upload sent (the first POST at 0
       // re-syncs to them); what this one sent is swept with the server's stale partials.
-      this.#book.discard(record.id);
-      await this.#dispatcher.stop(record.id);
-      this.#dispatcher.forget(record.id);
+      this.#book.discard(id);
+      await this.#dispatcher.stop(id);
+      this.#dispatcher.forget(id);
       throw error;
     }
   }

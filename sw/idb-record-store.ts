@@ -1,6 +1,6 @@
 // RecordStore on IndexedDB (through db.ts, the one module that knows idb).
 import { UploadError } from '../src/protocol/index.js';
-import { BLOBS_STORE, BY_FILE_INDEX, CHUNKS_STORE, DB_NAME, UPLOADS_STORE, openUploadDb, type UploadDb } from './db.js';
+import { BLOBS_STORE, CHUNKS_STORE, DB_NAME, UPLOADS_STORE, openUploadDb, type UploadDb } from './db.js';
 import type { FileStorage, UploadRecord } from './record.js';
 import { storageError, type RecordStore } from './record-store.js';
 import { blobFile, chunkSpan, sliceOfChunks, type StoredFile } from './stored-file.js';
@@ -38,10 +38,6 @@ export class IdbRecordStore implements RecordStore {
 
   list(): Promise<UploadRecord[]> {
     return this.#run('list uploads', (db) => db.getAll(UPLOADS_STORE));
-  }
-
-  findByFile(fileId: string, endpoint: string): Promise<UploadRecord[]> {
-    return this.#run('find an upload', (db) => db.getAllFromIndex(UPLOADS_STORE, BY_FILE_INDEX, [fileId, endpoint]));
   }
 
   async put(record: UploadRecord): Promise<void> {

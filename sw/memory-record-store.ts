@@ -22,10 +22,6 @@ export class MemoryRecordStore implements RecordStore {
     return [...this.#records.values()].map((r) => structuredClone(r));
   }
 
-  async findByFile(fileId: string, endpoint: string): Promise<UploadRecord[]> {
-    return (await this.list()).filter((r) => r.fileId === fileId && r.endpoint === endpoint);
-  }
-
   async put(record: UploadRecord): Promise<void> {
     this.#records.set(record.id, structuredClone(record));
   }

@@ -56,11 +56,16 @@ export class RecordBook {
     return [...this.#records.values()].sort(byAge);
   }
 
-  /** Records of this file at this endpoint, as this worker knows them now. */
-  async findByFile(fileId: string, endpoint: string): Promise<UploadRecord[]> {
-    await this.flush();
-    const found = await this.#store.findByFile(fileId, endpoint);
-    return found.map((r) => this.#records.get(r.id) ?? r);
+  /** Records of this file at this endpoint (memory holds every record since `load`). */
+  byFile(fileId: string, endpoint: string): UploadRecord[] {
+    return this.all().filter((r) => r.fileId === fileId && r.endpoint === endpoint);
+  }
+
+  /** Bytes of the files being stored now. */
+  storingBytes(): number {
+    let bytes = 0;
+    for (const file of this.#storing.values()) bytes += file.size;
+    return bytes;
   }
 
   /**

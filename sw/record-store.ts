@@ -6,8 +6,6 @@ import type { StoredFile } from './stored-file.js';
 /** Persistent storage of upload records and their files. */
 export interface RecordStore {
   list(): Promise<UploadRecord[]>;
-  /** Records with this file id and endpoint (any state). */
-  findByFile(fileId: string, endpoint: string): Promise<UploadRecord[]>;
   /** Writes a record (insert or replace). Never touches the file. */
   put(record: UploadRecord): Promise<void>;
   /**

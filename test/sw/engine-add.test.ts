@@ -2,33 +2,15 @@
 // back only once it is stored, and a store that fails leaves nothing behind anywhere.
 import { describe, expect, it } from 'vitest';
 import { UploadError, type UploadView } from '../../src/protocol/index.js';
-import type { UploadRecord } from '../../sw/record.js';
-import { MemoryRecordStore } from '../../sw/memory-record-store.js';
 import { storageError } from '../../sw/record-store.js';
 import { settle } from './kit/fake-clock.js';
 import { at } from './kit/scripted-transport.js';
 import { engineKit } from './kit/engine-kit.js';
+import { HeldStore } from './kit/held-store.js';
 
 const KiB = 1024;
+const MiB = 1024 * KiB;
 const fixedChunks = { initialBytes: 64 * KiB, minBytes: 64 * KiB, maxBytes: 64 * KiB, maxBytesWithoutDigest: 64 * KiB, granularity: 64 * KiB };
-
-/** A memory store whose `add` waits, while `hold` is set, until the test lets it finish or fail. */
-class HeldStore extends MemoryRecordStore {
-  hold = true;
-  readonly #gates: Array<(failure: Error | undefined) => void> = [];
-  finishAdd(failure?: Error): void {
-    const gate = this.#gates.shift();
-    if (gate === undefined) throw new Error('no add is waiting');
-    gate(failure);
-  }
-  override async add(record: UploadRecord, file: Blob): Promise<UploadRecord> {
-    if (this.hold) {
-      const failure = await new Promise<Error | undefined>((resolve) => this.#gates.push(resolve));
-      if (failure !== undefined) throw failure;
-    }
-    return super.add(record, file);
-  }
-}
 
 /** A 10 KiB file added and uploaded to the end while its store is still held. */
 async function finishedWhileStoring(kit: ReturnType<typeof engineKit>) {
@@ -40,9 +22,9 @@ async function finishedWhileStoring(kit: ReturnType<typeof engineKit>) {
   return started;
 }
 
-function startAdd(kit: ReturnType<typeof engineKit>, bytes: Uint8Array<ArrayBuffer>) {
+function startAdd(kit: ReturnType<typeof engineKit>, bytes: Uint8Array<ArrayBuffer>, name = 'a.bin') {
   const result = { settled: false, view: undefined as UploadView | undefined, error: undefined as unknown };
-  const done = kit.engine.handle({ type: 'add', file: new File([bytes], 'a.bin'), name: 'a.bin', lastModified: 1, options: { headers: {} } }).then(
+  const done = kit.engine.handle({ type: 'add', file: new File([bytes], name), name, lastModified: 1, options: { headers: {} } }).then(
     (view) => Object.assign(result, { settled: true, view }),
     (error: unknown) => Object.assign(result, { settled: true, error }),
   );
@@ -148,6 +130,76 @@ describe('adding a file', () => {
     expect(kit.engine.views().map((v) => v.id)).toEqual([first.id]);
     expect(kit.transport.calls).toEqual([status]);
     expect((await store.list()).map((r) => r.id)).toEqual([first.id]);
+  });
+
+  it('adds are taken in while earlier files are still being stored: every upload is known at once, each add answers when its own file is stored', async () => {
+    const store = new HeldStore();
+    const kit = engineKit({ store, chunk: fixedChunks, concurrency: 3 });
+    const adds = ['a', 'b', 'c'].map((name) => startAdd(kit, new Uint8Array(10 * KiB).fill(name.charCodeAt(0)), `${name}.bin`));
+    await settle();
+    // None is stored yet, and all three are known and uploading from the page's Files.
+    expect(kit.engine.views().map((v) => [v.name, v.state])).toEqual([
+      ['a.bin', 'uploading'],
+      ['b.bin', 'uploading'],
+      ['c.bin', 'uploading'],
+    ]);
+    expect(kit.transport.calls.map((c) => c.kind)).toEqual(['status', 'status', 'status']);
+    expect(adds.some((a) => a.result.settled)).toBe(false);
+
+    store.finishAdd();
+    await adds[0]!.done;
+    await settle();
+    expect(adds.map((a) => a.result.settled)).toEqual([true, false, false]);
+    store.finishAdd(); // the stores run one after another, in the write queue
+    await adds[1]!.done;
+    await settle();
+    store.finishAdd();
+    await adds[2]!.done;
+    expect(adds.map((a) => a.result.view?.name)).toEqual(['a.bin', 'b.bin', 'c.bin']);
+    expect((await store.list()).map((r) => r.name).sort()).toEqual(['a.bin', 'b.bin', 'c.bin']);
+  });
+
+  it('the same file added again while it is still being stored is the same upload; both adds answer once it is stored', async () => {
+    const store = new HeldStore();
+    const kit = engineKit({ store, chunk: fixedChunks });
+    const bytes = new Uint8Array(10 * KiB);
+    const first = startAdd(kit, bytes);
+    const second = startAdd(kit, bytes);
+    await settle();
+    expect(kit.engine.views()).toHaveLength(1);
+    expect(second.result.settled).toBe(false);
+    store.finishAdd();
+    await Promise.all([first.done, second.done]);
+    expect(second.result.view?.id).toBe(first.result.view?.id);
+    expect(await store.list()).toHaveLength(1);
+  });
+
+  it('the same file added again while its store fails: both adds reject with the store’s error', async () => {
+    const store = new HeldStore();
+    const kit = engineKit({ store, chunk: fixedChunks });
+    const bytes = new Uint8Array(10 * KiB);
+    const first = startAdd(kit, bytes);
+    const second = startAdd(kit, bytes);
+    await settle();
+    store.finishAdd(storageError(new Error('disk gone'), 'store the file'));
+    await Promise.all([first.done, second.done]);
+    expect((first.result.error as UploadError).code).toBe('STORAGE');
+    expect(second.result.error).toBe(first.result.error);
+    expect(kit.engine.views()).toEqual([]);
+  });
+
+  it('the quota check counts the files still being stored: a file that fits alone but not beside them is refused at once', async () => {
+    const store = new HeldStore();
+    const kit = engineKit({ store, chunk: fixedChunks });
+    kit.scope.storage.quota = 10 * MiB; // the margin kept free is 1 MiB
+    const big = startAdd(kit, new Uint8Array(5 * MiB), 'big.bin');
+    const other = startAdd(kit, new Uint8Array(5 * MiB).fill(1), 'other.bin');
+    await other.done;
+    expect((other.result.error as UploadError).code).toBe('QUOTA_EXCEEDED');
+    expect(big.result.settled).toBe(false);
+    store.finishAdd();
+    await big.done;
+    expect(big.result.view?.name).toBe('big.bin');
   });
 
   it('a new upload starts with an append at 0 where the transport allows it; after a failure the next run asks the server first', async () => {

@@ -20,14 +20,16 @@ export function fakeScope(options: { sync?: boolean } = {}) {
   const posted: unknown[] = [];
   const target = new EventTarget();
   const sync = { register: vi.fn(async (_tag: string) => undefined) };
+  /** What `navigator.storage.estimate()` answers; a test may change it. */
+  const storage = { quota: 1e12, usage: 0 };
   const scope = Object.assign(target, {
     location: { origin: 'http://127.0.0.1:9' },
     registration: { active: null, ...(options.sync === false ? {} : { sync }) },
     serviceWorker: {},
-    navigator: { onLine: true as boolean, storage: { estimate: async () => ({ quota: 1e12, usage: 0 }) } },
+    navigator: { onLine: true as boolean, storage: { estimate: async () => ({ ...storage }) } },
     clients: {
       claim: vi.fn(async () => undefined),
-      matchAll: vi.fn(async () => [{ postMessage: (m: unknown) => posted.push(m) }]),
+      matchAll: vi.fn(async (): Promise<Array<{ postMessage(m: unknown): void }>> => [{ postMessage: (m: unknown) => posted.push(m) }]),
     },
     crypto: globalThis.crypto,
     skipWaiting: vi.fn(async () => undefined),
@@ -36,7 +38,7 @@ export function fakeScope(options: { sync?: boolean } = {}) {
     }),
   });
   const events = (): UploadEvent[] => posted.filter(isEventEnvelope).map((e) => e.event);
-  return { scope, asScope: scope as unknown as UploaderScope, posted, events, sync };
+  return { scope, asScope: scope as unknown as UploaderScope, posted, events, sync, storage };
 }
 
 /** Dispatches a request as a page would (over a MessageChannel) and resolves with the reply. */
