@@ -167,16 +167,12 @@ function renderer(uploader: Uploader): (uploads: readonly UploadView[]) => void 
 
 async function addFiles(uploader: Uploader, files: FileList | File[]): Promise<void> {
   say(undefined);
-  for (const file of Array.from(files)) {
-    try {
-      await uploader.add(file);
-    } catch (error) {
-      const reason =
-        error instanceof UploadError && error.code === 'QUOTA_EXCEEDED'
-          ? `“${file.name}” was not added: the browser does not have enough storage for it (${formatBytes(file.size)}). ${error.message}.`
-          : `“${file.name}” was not added: ${error instanceof Error ? error.message : String(error)}`;
-      say(reason);
-    }
+  try {
+    // All in one call: each upload starts while the files before it are still being stored.
+    await uploader.add(files);
+  } catch (error) {
+    const quota = error instanceof UploadError && error.code === 'QUOTA_EXCEEDED' ? ' The browser does not have enough storage for it.' : '';
+    say(`${error instanceof Error ? error.message : String(error)}${quota}`);
   }
   void showStorage(uploader);
 }

@@ -7,6 +7,9 @@ import { TypedEmitter, type Listener, type UploaderEventName } from './events.js
 import { requestPersistence, storageStatus, type StorageStatus } from './persistence.js';
 import { connectWorker, type WorkerSource } from './registration.js';
 
+/** How many of one `add(files)` call's files are with the worker at once (see `add`). */
+const ADDS_IN_FLIGHT = 4;
+
 /**
  * Which worker (`WorkerSource`: the app's registration by default, or a script the uploader
  * registers) and how the page talks to it.
@@ -37,8 +40,10 @@ export interface UploaderOptions extends WorkerSource {
 export interface Uploader {
   /**
    * Stores the file(s) in the worker's IndexedDB; resolves when stored, not when uploaded.
-   * Several files are stored in order; the first that cannot be stored (e.g. QUOTA_EXCEEDED)
-   * rejects the call, and the files before it stay added.
+   * Several files go to the worker together and are stored in order, each upload starting while
+   * the files before it are still being stored. When one cannot be stored (e.g. QUOTA_EXCEEDED)
+   * the call rejects, once every file was tried, with the first such error (its message names
+   * the file); the others stay added (`uploads` lists them).
    */
   add(file: File, options?: AddOptions): Promise<UploadView>;
   add(files: Iterable<File> | ArrayLike<File>, options?: AddOptions): Promise<UploadView[]>;
@@ -154,15 +159,34 @@ class PageUploader implements Uploader {
   add(file: File, options?: AddOptions): Promise<UploadView>;
   add(files: Iterable<File> | ArrayLike<File>, options?: AddOptions): Promise<UploadView[]>;
   async add(input: File | Iterable<File> | ArrayLike<File>, options: AddOptions = {}): Promise<UploadView | UploadView[]> {
-    if (input instanceof Blob) return this.#addOne(input, options);
-    const files = Array.from(input as ArrayLike<File>);
-    const views: UploadView[] = [];
-    for (const file of files) views.push(await this.#addOne(file, options));
-    return views;
+    const files = input instanceof Blob ? [input as File] : Array.from(input as ArrayLike<File>);
+    if (!files.every((file) => file instanceof Blob)) throw new UploadError('INVALID_ARGUMENT', 'add() takes File objects');
+    // Several at once: the worker takes them in order and starts each upload while the files
+    // before it are still being stored (one round trip per file would hold each next upload
+    // back). Not all at once: each add's timeout runs from when it is sent.
+    const settled: PromiseSettledResult<UploadView>[] = [];
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      for (let i = next++; i < files.length; i = next++) {
+        settled[i] = await this.#addOne(files[i]!, options).then(
+          (value) => ({ status: 'fulfilled', value }) as const,
+          (reason: unknown) => ({ status: 'rejected', reason }) as const,
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ADDS_IN_FLIGHT, files.length) }, lane));
+    // The add may have started a new worker instance: it needs this page's courier offer.
+    if (this.#courier !== undefined) void this.#ping();
+    const failed = settled.findIndex((s) => s.status === 'rejected');
+    if (failed >= 0) {
+      const error = (settled[failed] as PromiseRejectedResult).reason;
+      throw input instanceof Blob ? error : notAdded(files[failed]!, error);
+    }
+    const views = settled.map((s) => (s as PromiseFulfilledResult<UploadView>).value);
+    return input instanceof Blob ? views[0]! : views;
   }
 
   async #addOne(file: File, options: AddOptions): Promise<UploadView> {
-    if (!(file instanceof Blob)) throw new UploadError('INVALID_ARGUMENT', 'add() takes File objects');
     const endpoint = options.endpoint ?? this.#options.endpoint;
     const view = await this.#send(
       {
@@ -175,8 +199,6 @@ class PageUploader implements Uploader {
       this.#options.addTimeoutMs ?? 60_000,
     );
     if (this.#store(view)) this.#emitSnapshot();
-    // The add may have started a new worker instance: it needs this page's courier offer.
-    if (this.#courier !== undefined) void this.#ping();
     return view;
   }
 
@@ -278,4 +300,10 @@ class PageUploader implements Uploader {
 
 function sameView(a: UploadView, b: UploadView): boolean {
   return a.updatedAt === b.updatedAt && JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** One file of several was not added: the error names it (same code; the worker's error is its cause). */
+function notAdded(file: File, error: unknown): unknown {
+  if (!(error instanceof UploadError)) return error;
+  return new UploadError(error.code, `“${file.name}” was not added: ${error.message}`, { cause: error, status: error.status, serverCode: error.serverCode });
 }

@@ -1,0 +1,98 @@
+// The page's `add(files)` against the real engine (a fake worker scope, a held store, a scripted
+// transport): several files are with the worker at once, answers keep the files' order, and a
+// file that cannot be stored is named in the error while the others stay added.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { UploadError } from '../../src/protocol/errors.js';
+import { createUploader, type Uploader } from '../../src/uploader.js';
+import { settle } from '../sw/kit/fake-clock.js';
+import { engineKit, type EngineKit } from '../sw/kit/engine-kit.js';
+import { FakeExtendableEvent } from '../sw/kit/fake-scope.js';
+import { HeldStore } from '../sw/kit/held-store.js';
+
+const MiB = 1024 * 1024;
+
+/** A page connected to an engine in this process: requests go straight to its scope, events come back. */
+async function pageWithWorker(store: HeldStore): Promise<{ uploader: Uploader; kit: EngineKit }> {
+  const kit = engineKit({ store, concurrency: 1 });
+  const container = Object.assign(new EventTarget(), { startMessages: () => undefined });
+  const worker = Object.assign(new EventTarget(), {
+    scriptURL: 'http://127.0.0.1:9/sw.js',
+    state: 'activated',
+    postMessage(message: unknown, transfer: Transferable[] = []) {
+      kit.scope.scope.dispatchEvent(new FakeExtendableEvent('message', { data: message, ports: transfer, source: null }));
+    },
+  });
+  const registration = Object.assign(new EventTarget(), { active: worker, installing: null, waiting: null });
+  kit.scope.scope.clients.matchAll.mockImplementation(async () => [
+    { postMessage: (data: unknown) => container.dispatchEvent(new MessageEvent('message', { data })) },
+  ]);
+  vi.stubGlobal('navigator', { serviceWorker: container });
+  const uploader = await createUploader({ registration: registration as unknown as ServiceWorkerRegistration, pageAssist: false, persist: false, keepAliveMs: 0 });
+  return { uploader, kit };
+}
+
+/** Waits (on state, with a generous deadline) while the page's and the worker's ports deliver. */
+async function until(what: string, ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`still not: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await settle();
+  }
+}
+
+const file = (name: string, bytes = 1024): File => new File([new Uint8Array(bytes).fill(name.charCodeAt(0))], name, { lastModified: 1 });
+
+let uploader: Uploader | undefined;
+afterEach(() => {
+  uploader?.close();
+  uploader = undefined;
+  vi.unstubAllGlobals();
+});
+
+describe('Uploader.add(files)', () => {
+  it('hands the worker four files at once; the next goes when one is stored; the views come back in the files’ order', async () => {
+    const store = new HeldStore();
+    const page = await pageWithWorker(store);
+    uploader = page.uploader;
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => `${n}.bin`);
+    const added = uploader.add(names.map((n) => file(n)));
+    // Four are known to the worker, stored one after another: each upload exists before its file
+    // is stored. No fifth comes before an add answers, and none can while the store is held.
+    await until('four uploads known', () => page.kit.engine.views().length === 4 && store.waiting === 1);
+    expect(page.kit.engine.views().map((v) => v.name)).toEqual(names.slice(0, 4));
+    store.finishAdd();
+    await until('the fifth sent', () => page.kit.engine.views().length === 5);
+    expect(page.kit.engine.views().map((v) => v.name)).toEqual(names.slice(0, 5));
+    store.hold = false;
+    store.finishAdd();
+    const views = await added;
+    expect(views.map((v) => v.name)).toEqual(names);
+    expect((await store.list()).length).toBe(6);
+  });
+
+  it('a file that cannot be stored: the call rejects naming it, with the worker’s code; the others are added', async () => {
+    const store = new HeldStore();
+    store.hold = false;
+    const page = await pageWithWorker(store);
+    uploader = page.uploader;
+    page.kit.scope.storage.quota = 4 * MiB; // less the 1 MiB margin kept free: room for 3 MiB
+    const error = await uploader.add([file('small.bin'), file('huge.bin', 3 * MiB), file('last.bin')]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UploadError);
+    expect((error as UploadError).code).toBe('QUOTA_EXCEEDED');
+    expect((error as UploadError).message).toMatch(/^“huge\.bin” was not added: The file needs/);
+    expect(((error as UploadError).cause as UploadError).code).toBe('QUOTA_EXCEEDED');
+    expect(uploader.uploads.map((u) => u.name)).toEqual(['small.bin', 'last.bin']);
+  });
+
+  it('one file rejects with the worker’s error as it is', async () => {
+    const store = new HeldStore();
+    store.hold = false;
+    const page = await pageWithWorker(store);
+    uploader = page.uploader;
+    page.kit.scope.storage.quota = 2 * MiB;
+    const error = await uploader.add(file('huge.bin', 3 * MiB)).catch((e: unknown) => e);
+    expect((error as UploadError).code).toBe('QUOTA_EXCEEDED');
+    expect((error as UploadError).message).toMatch(/^The file needs/);
+  });
+});
