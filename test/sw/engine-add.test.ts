@@ -22,6 +22,17 @@ async function finishedWhileStoring(kit: ReturnType<typeof engineKit>) {
   return started;
 }
 
+/** One file added twice, the second while the first is still being stored (held). */
+async function sameFileTwice() {
+  const store = new HeldStore();
+  const kit = engineKit({ store, chunk: fixedChunks });
+  const bytes = new Uint8Array(10 * KiB);
+  const first = startAdd(kit, bytes);
+  const second = startAdd(kit, bytes);
+  await settle();
+  return { store, kit, first, second };
+}
+
 function startAdd(kit: ReturnType<typeof engineKit>, bytes: Uint8Array<ArrayBuffer>, name = 'a.bin') {
   const result = { settled: false, view: undefined as UploadView | undefined, error: undefined as unknown };
   const done = kit.engine.handle({ type: 'add', file: new File([bytes], name), name, lastModified: 1, options: { headers: {} } }).then(
@@ -160,12 +171,7 @@ describe('adding a file', () => {
   });
 
   it('the same file added again while it is still being stored is the same upload; both adds answer once it is stored', async () => {
-    const store = new HeldStore();
-    const kit = engineKit({ store, chunk: fixedChunks });
-    const bytes = new Uint8Array(10 * KiB);
-    const first = startAdd(kit, bytes);
-    const second = startAdd(kit, bytes);
-    await settle();
+    const { store, kit, first, second } = await sameFileTwice();
     expect(kit.engine.views()).toHaveLength(1);
     expect(second.result.settled).toBe(false);
     store.finishAdd();
@@ -175,12 +181,7 @@ describe('adding a file', () => {
   });
 
   it('the same file added again while its store fails: both adds reject with the store’s error', async () => {
-    const store = new HeldStore();
-    const kit = engineKit({ store, chunk: fixedChunks });
-    const bytes = new Uint8Array(10 * KiB);
-    const first = startAdd(kit, bytes);
-    const second = startAdd(kit, bytes);
-    await settle();
+    const { store, kit, first, second } = await sameFileTwice();
     store.finishAdd(storageError(new Error('disk gone'), 'store the file'));
     await Promise.all([first.done, second.done]);
     expect((first.result.error as UploadError).code).toBe('STORAGE');
