@@ -19,23 +19,62 @@ function nextId(): string {
   return `${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Sends one request and resolves with the worker's reply, or rejects with a typed UploadError. */
+/**
+ * A timeout that requests may share, restarted by every answer among them: what times out is a
+ * worker that says nothing for `ms`, not a queue of requests it answers one after another (the
+ * adds of several files, each answered once its file is stored).
+ */
+export class Patience {
+  readonly ms: number;
+  readonly #waiting = new Set<() => void>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(ms: number) {
+    this.ms = ms;
+  }
+
+  /** Calls `expire` once nothing answered for `ms`; the returned function says this one answered. */
+  wait(expire: () => void): () => void {
+    this.#waiting.add(expire);
+    this.#timer ??= this.#arm();
+    return () => {
+      if (!this.#waiting.delete(expire)) return;
+      clearTimeout(this.#timer);
+      this.#timer = this.#waiting.size > 0 ? this.#arm() : undefined;
+    };
+  }
+
+  #arm(): ReturnType<typeof setTimeout> {
+    return setTimeout(() => {
+      this.#timer = undefined;
+      const expired = [...this.#waiting];
+      this.#waiting.clear();
+      for (const expire of expired) expire();
+    }, this.ms);
+  }
+}
+
+/**
+ * Sends one request and resolves with the worker's reply, or rejects with a typed UploadError;
+ * `TIMEOUT` after `timeout` ms without an answer (or, with a shared `Patience`, without any).
+ */
 export function request<R extends PageRequest>(
   target: MessageTarget,
   req: R,
-  timeoutMs: number,
+  timeout: number | Patience,
 ): Promise<ReplyMap[R['type']]> {
   return new Promise((resolve, reject) => {
     const channel = new MessageChannel();
     const id = nextId();
-    const timer = setTimeout(() => {
+    const patience = typeof timeout === 'number' ? new Patience(timeout) : timeout;
+    const answered = patience.wait(() => {
       channel.port1.close();
-      reject(new UploadError('TIMEOUT', `The service worker did not answer '${req.type}' within ${timeoutMs} ms`));
-    }, timeoutMs);
+      reject(new UploadError('TIMEOUT', `The service worker did not answer '${req.type}' within ${patience.ms} ms`));
+    });
     channel.port1.onmessage = (event: MessageEvent<unknown>) => {
       const data = event.data;
       if (!isReplyEnvelope(data) || data.id !== id) return;
-      clearTimeout(timer);
+      answered();
       channel.port1.close();
       if (data.ok) resolve(data.result as ReplyMap[R['type']]);
       else reject(UploadError.fromInfo(data.error));
@@ -44,7 +83,7 @@ export function request<R extends PageRequest>(
     try {
       target.postMessage(envelope, [channel.port2]);
     } catch (cause) {
-      clearTimeout(timer);
+      answered();
       channel.port1.close();
       reject(new UploadError('INTERNAL', `Could not post '${req.type}' to the service worker`, { cause }));
     }

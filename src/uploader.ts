@@ -1,14 +1,11 @@
 import { UploadError } from './protocol/errors.js';
 import { ACTIVE_STATES } from './protocol/states.js';
 import { isEventEnvelope, type AddOptions, type PageRequest, type ReplyMap, type UploadEvent, type UploadView } from './protocol/messages.js';
-import { request } from './rpc.js';
+import { Patience, request } from './rpc.js';
 import { Courier } from './courier.js';
 import { TypedEmitter, type Listener, type UploaderEventName } from './events.js';
 import { requestPersistence, storageStatus, type StorageStatus } from './persistence.js';
 import { connectWorker, type WorkerSource } from './registration.js';
-
-/** How many of one `add(files)` call's files are with the worker at once (see `add`). */
-const ADDS_IN_FLIGHT = 4;
 
 /**
  * Which worker (`WorkerSource`: the app's registration by default, or a script the uploader
@@ -41,9 +38,10 @@ export interface Uploader {
   /**
    * Stores the file(s) in the worker's IndexedDB; resolves when stored, not when uploaded.
    * Several files go to the worker together and are stored in order, each upload starting while
-   * the files before it are still being stored. When one cannot be stored (e.g. QUOTA_EXCEEDED)
-   * the call rejects, once every file was tried, with the first such error (its message names
-   * the file); the others stay added (`uploads` lists them).
+   * the files before it are still being stored; `addTimeoutMs` is how long the worker may say
+   * nothing before they time out. When one cannot be stored (e.g. QUOTA_EXCEEDED) the call
+   * rejects, once every file was tried, with the first such error (its message names the file);
+   * the others stay added (`uploads` lists them).
    */
   add(file: File, options?: AddOptions): Promise<UploadView>;
   add(files: Iterable<File> | ArrayLike<File>, options?: AddOptions): Promise<UploadView[]>;
@@ -161,22 +159,15 @@ class PageUploader implements Uploader {
   async add(input: File | Iterable<File> | ArrayLike<File>, options: AddOptions = {}): Promise<UploadView | UploadView[]> {
     const files = input instanceof Blob ? [input as File] : Array.from(input as ArrayLike<File>);
     if (!files.every((file) => file instanceof Blob)) throw new UploadError('INVALID_ARGUMENT', 'add() takes File objects');
-    // Several at once: the worker takes them in order and starts each upload while the files
-    // before it are still being stored (one round trip per file would hold each next upload
-    // back). Not all at once: each add's timeout runs from when it is sent.
-    const settled: PromiseSettledResult<UploadView>[] = [];
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      for (let i = next++; i < files.length; i = next++) {
-        settled[i] = await this.#addOne(files[i]!, options).then(
-          (value) => ({ status: 'fulfilled', value }) as const,
-          (reason: unknown) => ({ status: 'rejected', reason }) as const,
-        );
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(ADDS_IN_FLIGHT, files.length) }, lane));
-    // The add may have started a new worker instance: it needs this page's courier offer.
+    // The adds may start a new worker instance: it needs this page's courier offer before the
+    // uploads start, or they go without the page until the next keep-alive.
     if (this.#courier !== undefined) void this.#ping();
+    // All at once: the worker takes them in order and starts each upload while the files before
+    // it are still being stored (one round trip and one store per file would hold each next
+    // upload back). It answers each once stored, one after another, so the timeout is for the
+    // worker saying nothing at all, not for each answer counted from when it was asked.
+    const patience = new Patience(this.#options.addTimeoutMs ?? 60_000);
+    const settled = await Promise.allSettled(files.map((file) => this.#addOne(file, options, patience)));
     const failed = settled.findIndex((s) => s.status === 'rejected');
     if (failed >= 0) {
       const error = (settled[failed] as PromiseRejectedResult).reason;
@@ -186,7 +177,7 @@ class PageUploader implements Uploader {
     return input instanceof Blob ? views[0]! : views;
   }
 
-  async #addOne(file: File, options: AddOptions): Promise<UploadView> {
+  async #addOne(file: File, options: AddOptions, patience: Patience): Promise<UploadView> {
     const endpoint = options.endpoint ?? this.#options.endpoint;
     const view = await this.#send(
       {
@@ -196,7 +187,7 @@ class PageUploader implements Uploader {
         lastModified: file.lastModified,
         options: { ...options, ...(endpoint === undefined ? {} : { endpoint }) },
       },
-      this.#options.addTimeoutMs ?? 60_000,
+      patience,
     );
     if (this.#store(view)) this.#emitSnapshot();
     return view;
@@ -255,8 +246,8 @@ class PageUploader implements Uploader {
     return view;
   }
 
-  #send<R extends PageRequest>(req: R, timeoutMs = this.#options.timeoutMs ?? 10_000): Promise<ReplyMap[R['type']]> {
-    return request(this.#currentWorker(), req, timeoutMs);
+  #send<R extends PageRequest>(req: R, timeout: number | Patience = this.#options.timeoutMs ?? 10_000): Promise<ReplyMap[R['type']]> {
+    return request(this.#currentWorker(), req, timeout);
   }
 
   /** A newer worker may have taken over since we connected. */
@@ -302,8 +293,12 @@ function sameView(a: UploadView, b: UploadView): boolean {
   return a.updatedAt === b.updatedAt && JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** One file of several was not added: the error names it (same code; the worker's error is its cause). */
+/**
+ * One file of several failed: the error names it (same code; the worker's error is its cause).
+ * A timeout says nothing of whether the worker stored it.
+ */
 function notAdded(file: File, error: unknown): unknown {
   if (!(error instanceof UploadError)) return error;
-  return new UploadError(error.code, `“${file.name}” was not added: ${error.message}`, { cause: error, status: error.status, serverCode: error.serverCode });
+  const what = error.code === 'TIMEOUT' ? `“${file.name}”` : `“${file.name}” was not added`;
+  return new UploadError(error.code, `${what}: ${error.message}`, { cause: error, status: error.status, serverCode: error.serverCode });
 }

@@ -1,6 +1,6 @@
 // The page's `add(files)` against the real engine (a fake worker scope, a held store, a scripted
-// transport): several files are with the worker at once, answers keep the files' order, and a
-// file that cannot be stored is named in the error while the others stay added.
+// transport): the files are with the worker at once, answers keep the files' order, and a file
+// that cannot be stored is named in the error while the others stay added.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UploadError } from '../../src/protocol/errors.js';
 import { createUploader, type Uploader } from '../../src/uploader.js';
@@ -12,7 +12,7 @@ import { HeldStore } from '../sw/kit/held-store.js';
 const MiB = 1024 * 1024;
 
 /** A page connected to an engine in this process: requests go straight to its scope, events come back. */
-async function pageWithWorker(store: HeldStore): Promise<{ uploader: Uploader; kit: EngineKit }> {
+async function pageWithWorker(store: HeldStore, options: { addTimeoutMs?: number } = {}): Promise<{ uploader: Uploader; kit: EngineKit }> {
   const kit = engineKit({ store, concurrency: 1 });
   const container = Object.assign(new EventTarget(), { startMessages: () => undefined });
   const worker = Object.assign(new EventTarget(), {
@@ -27,7 +27,7 @@ async function pageWithWorker(store: HeldStore): Promise<{ uploader: Uploader; k
     { postMessage: (data: unknown) => container.dispatchEvent(new MessageEvent('message', { data })) },
   ]);
   vi.stubGlobal('navigator', { serviceWorker: container });
-  const uploader = await createUploader({ registration: registration as unknown as ServiceWorkerRegistration, pageAssist: false, persist: false, keepAliveMs: 0 });
+  const uploader = await createUploader({ registration: registration as unknown as ServiceWorkerRegistration, pageAssist: false, persist: false, keepAliveMs: 0, ...options });
   return { uploader, kit };
 }
 
@@ -51,24 +51,31 @@ afterEach(() => {
 });
 
 describe('Uploader.add(files)', () => {
-  it('hands the worker four files at once; the next goes when one is stored; the views come back in the files’ order', async () => {
+  it('hands the worker every file at once: each upload is known before the files before it are stored; the views come back in the files’ order', async () => {
     const store = new HeldStore();
     const page = await pageWithWorker(store);
     uploader = page.uploader;
     const names = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => `${n}.bin`);
     const added = uploader.add(names.map((n) => file(n)));
-    // Four are known to the worker, stored one after another: each upload exists before its file
-    // is stored. No fifth comes before an add answers, and none can while the store is held.
-    await until('four uploads known', () => page.kit.engine.views().length === 4 && store.waiting === 1);
-    expect(page.kit.engine.views().map((v) => v.name)).toEqual(names.slice(0, 4));
-    store.finishAdd();
-    await until('the fifth sent', () => page.kit.engine.views().length === 5);
-    expect(page.kit.engine.views().map((v) => v.name)).toEqual(names.slice(0, 5));
+    // All six are known to the worker while the first store is still held (they are stored one
+    // after another).
+    await until('six uploads known', () => page.kit.engine.views().length === 6 && store.waiting === 1);
+    expect(page.kit.engine.views().map((v) => v.name)).toEqual(names);
     store.hold = false;
     store.finishAdd();
     const views = await added;
     expect(views.map((v) => v.name)).toEqual(names);
     expect((await store.list()).length).toBe(6);
+  });
+
+  it('a worker that says nothing for addTimeoutMs: the call rejects with TIMEOUT naming the file, without claiming it was not added', async () => {
+    const store = new HeldStore(); // never lets a store finish
+    const page = await pageWithWorker(store, { addTimeoutMs: 50 });
+    uploader = page.uploader;
+    const error = await uploader.add([file('a.bin'), file('b.bin')]).catch((e: unknown) => e);
+    expect((error as UploadError).code).toBe('TIMEOUT');
+    expect((error as UploadError).message).toMatch(/^“a\.bin”: The service worker did not answer 'add'/);
+    expect(page.kit.engine.views().map((v) => v.name)).toEqual(['a.bin', 'b.bin']); // it may well store them yet
   });
 
   it('a file that cannot be stored: the call rejects naming it, with the worker’s code; the others are added', async () => {
@@ -77,7 +84,7 @@ describe('Uploader.add(files)', () => {
     const page = await pageWithWorker(store);
     uploader = page.uploader;
     page.kit.scope.storage.quota = 4 * MiB; // less the 1 MiB margin kept free: room for 3 MiB
-    const error = await uploader.add([file('small.bin'), file('huge.bin', 3 * MiB), file('last.bin')]).catch((e: unknown) => e);
+    const error = await uploader.add([file('small.bin'), file('huge.bin', 4 * MiB), file('last.bin')]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UploadError);
     expect((error as UploadError).code).toBe('QUOTA_EXCEEDED');
     expect((error as UploadError).message).toMatch(/^“huge\.bin” was not added: The file needs/);
