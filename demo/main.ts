@@ -171,8 +171,8 @@ async function addFiles(uploader: Uploader, files: FileList | File[]): Promise<v
     // All in one call: each upload starts while the files before it are still being stored.
     await uploader.add(files);
   } catch (error) {
-    const quota = error instanceof UploadError && error.code === 'QUOTA_EXCEEDED' ? ' The browser does not have enough storage for it.' : '';
-    say(`${error instanceof Error ? error.message : String(error)}${quota}`);
+    const quota = error instanceof UploadError && error.code === 'QUOTA_EXCEEDED' ? ' (the browser does not have enough storage for it)' : '';
+    say(`${error instanceof Error ? error.message : String(error)}${quota}.`);
   }
   void showStorage(uploader);
 }

@@ -93,10 +93,11 @@ export function newRecord(request: AddRequest, id: string, at: { fileId: string;
 }
 
 /**
- * Rejects with `QUOTA_EXCEEDED` when the file clearly does not fit. An estimate that fails or
+ * Rejects with `QUOTA_EXCEEDED` when the file clearly does not fit, beside `storingBytes` of
+ * files still being stored (the estimate does not count them yet). An estimate that fails or
  * lacks numbers lets the file through: the store's own quota error is the final word.
  */
-export async function checkQuota(estimate: (() => Promise<StorageEstimateLike>) | undefined, bytes: number): Promise<void> {
+export async function checkQuota(estimate: (() => Promise<StorageEstimateLike>) | undefined, bytes: number, storingBytes = 0): Promise<void> {
   if (estimate === undefined) return;
   let found: StorageEstimateLike;
   try {
@@ -106,7 +107,8 @@ export async function checkQuota(estimate: (() => Promise<StorageEstimateLike>) 
   }
   if (found.quota === undefined || found.usage === undefined) return;
   const free = found.quota - found.usage;
-  if (bytes + STORAGE_MARGIN_BYTES > free) {
-    throw new UploadError('QUOTA_EXCEEDED', `The file needs ${bytes} bytes but only ${Math.max(0, free)} are free for this site`);
+  if (bytes + storingBytes + STORAGE_MARGIN_BYTES > free) {
+    const beside = storingBytes > 0 ? `, beside ${storingBytes} bytes of files still being stored,` : '';
+    throw new UploadError('QUOTA_EXCEEDED', `The file needs ${bytes} bytes${beside} but only ${Math.max(0, free)} are free for this site`);
   }
 }

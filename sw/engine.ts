@@ -45,6 +45,8 @@ export class UploadEngine {
   #adding: Promise<unknown> = Promise.resolve();
   /** The answer of each add whose file is still being stored: the same file added again gets it too. */
   readonly #answers = new Map<string, Promise<UploadView>>();
+  /** Cancels still asking the server to drop a file's bytes, by `fileKey`. */
+  readonly #cancelling = new Map<string, Promise<void>>();
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
@@ -182,10 +184,12 @@ export class UploadEngine {
     const at = identify(request, this.#deps.defaults);
     // The same file again is the same upload (whatever its state), unless that one was cancelled;
     // while that one is being stored, both adds answer when it is.
+    // A cancel of this file still asking the server to drop its bytes goes first.
+    await this.#cancelling.get(fileKey(at.fileId, at.endpoint))?.catch(() => undefined);
     const existing = this.#book.byFile(at.fileId, at.endpoint).filter((r) => r.state !== 'cancelled').sort(byAge)[0];
     if (existing !== undefined) return { answer: this.#answers.get(existing.id) ?? Promise.resolve(toView(existing)) };
     // Files still being stored will take their room too.
-    await checkQuota(this.#deps.estimate, request.file.size + this.#book.storingBytes());
+    await checkQuota(this.#deps.estimate, request.file.size, this.#book.storingBytes());
     const record = newRecord(request, this.#deps.newId(), at, this.#deps.clock.now());
     const stored = this.#book.add(record, request.file); // all or nothing
     this.#dispatcher.added(record.id);
@@ -247,9 +251,26 @@ export class UploadEngine {
    */
   async #cancel(id: string): Promise<UploadView> {
     const record = this.#book.move(id, 'cancel', { error: undefined, retryAt: undefined });
-    await this.#dispatcher.stop(id); // no request of ours may land after the DELETE
-    this.#dispatcher.forget(id);
-    await this.#book.dropFile(id);
+    // The same file added again meanwhile waits for this: its first bytes must not reach the
+    // server before the DELETE of this file id.
+    const key = fileKey(record.fileId, record.endpoint);
+    const cancelling = this.#cancelRequests(record);
+    this.#cancelling.set(key, cancelling);
+    try {
+      await cancelling;
+    } finally {
+      if (this.#cancelling.get(key) === cancelling) this.#cancelling.delete(key);
+    }
+    // Gone meanwhile if it was cancelled while being stored and the store failed.
+    return toView(this.#book.find(id) ?? record);
+  }
+
+  async #cancelRequests(record: UploadRecord): Promise<void> {
+    await this.#dispatcher.stop(record.id); // no request of ours may land after the DELETE
+    this.#dispatcher.forget(record.id);
+    // Not waited for: it is queued behind the writes before it, stores of other files included
+    // (a worker stopped before it runs drops the file of a cancelled upload when it starts).
+    void this.#book.dropFile(record.id);
     const limit = deadline(this.#deps.clock, this.#deps.cancelTimeoutMs, new AbortController().signal);
     try {
       const headers = await this.#deps.headers(toView(record), record.headers).catch(() => record.headers);
@@ -257,18 +278,22 @@ export class UploadEngine {
     } finally {
       limit.dispose();
     }
-    // Gone meanwhile if it was cancelled while being stored and the store failed.
-    return toView(this.#book.find(id) ?? record);
   }
 
   async #clearCompleted(): Promise<number> {
     // Not one still being stored: its add has yet to answer, with the upload as it then stands.
     const gone = this.#book.all().filter((r) => (r.state === 'done' || r.state === 'cancelled') && !this.#dispatcher.isRunning(r.id) && !this.#book.isStoring(r.id));
+    // Memory is what every page reads; the deletes land in the write queue's order (not waited
+    // for: stores of other files may be ahead of them).
     for (const record of gone) {
       this.#book.remove(record.id);
       this.#dispatcher.forget(record.id);
     }
-    await this.#book.flush();
     return gone.length;
   }
+}
+
+/** One file at one endpoint: what the server knows an upload by. */
+function fileKey(fileId: string, endpoint: string): string {
+  return JSON.stringify([fileId, endpoint]);
 }

@@ -197,10 +197,45 @@ describe('adding a file', () => {
     const other = startAdd(kit, new Uint8Array(5 * MiB).fill(1), 'other.bin');
     await other.done;
     expect((other.result.error as UploadError).code).toBe('QUOTA_EXCEEDED');
+    expect((other.result.error as UploadError).message).toBe(`The file needs ${5 * MiB} bytes, beside ${5 * MiB} bytes of files still being stored, but only ${10 * MiB} are free for this site`);
     expect(big.result.settled).toBe(false);
     store.finishAdd();
     await big.done;
     expect(big.result.view?.name).toBe('big.bin');
+  });
+
+  it('cancel while another file is being stored: the DELETE goes out and the cancel answers without waiting for that store; the same file added again sends nothing before the DELETE is answered', async () => {
+    const store = new HeldStore();
+    store.hold = false;
+    const kit = engineKit({ store, chunk: fixedChunks, concurrency: 3 });
+    const bytes = new Uint8Array(100 * KiB).fill(7);
+    const x = await kit.add(bytes, 'x.bin');
+    const first = await kit.transport.next(); // x's request, left open
+    store.hold = true;
+    const y = startAdd(kit, new Uint8Array(10 * KiB), 'y.bin'); // its store held: the write queue waits on it
+    await settle();
+
+    const cancelling = kit.engine.handle({ type: 'cancel', uploadId: x.id });
+    let del = await kit.transport.next();
+    while (del.kind !== 'cancel') del = await kit.transport.next(); // y's own requests may come first
+    expect(del.upload.id).toBe(x.id);
+    expect(first.ctx.signal.aborted).toBe(true);
+    const again = startAdd(kit, bytes, 'x.bin');
+    await settle();
+    expect(kit.engine.views().filter((v) => v.name === 'x.bin').map((v) => v.state)).toEqual(['cancelled']);
+    expect(kit.transport.calls.filter((c) => c.upload.name === 'x.bin').map((c) => c.kind)).toEqual(['status', 'cancel']);
+
+    del.respond({ kind: 'offset', offset: 0, complete: false });
+    expect((await cancelling).state).toBe('cancelled');
+    expect(y.result.settled).toBe(false); // the cancel did not wait for y's store
+    await settle();
+    const readded = kit.engine.views().find((v) => v.name === 'x.bin' && v.state !== 'cancelled');
+    expect(readded).toBeDefined();
+    expect(kit.transport.calls.filter((c) => c.upload.id === readded!.id).length).toBeGreaterThan(0); // only now
+    store.hold = false;
+    store.finishAdd();
+    await Promise.all([y.done, again.done]);
+    expect(again.result.view?.id).toBe(readded!.id);
   });
 
   it('a new upload starts with an append at 0 where the transport allows it; after a failure the next run asks the server first', async () => {
