@@ -72,12 +72,8 @@ describe('requests sharing a Patience', () => {
     return { target, answer };
   }
 
-  /** Lets the ports deliver (real event-loop turns; only the timers are fake). */
-  const deliver = async (): Promise<void> => {
-    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-  };
-
-  it('answers one after another, each within the patience of the last, never time out, however long the whole takes', async () => {
+  /** Three requests sharing a Patience of 1 s (fake timers), each outcome noted in order. */
+  function threeSharingPatience() {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { target, answer } = heldTarget();
     const patience = new Patience(1_000);
@@ -88,6 +84,16 @@ describe('requests sharing a Patience', () => {
         (e: UploadError) => outcomes.push(`${e.code} ${i}`),
       ),
     );
+    return { answer, outcomes, requests };
+  }
+
+  /** Lets the ports deliver (real event-loop turns; only the timers are fake). */
+  const deliver = async (): Promise<void> => {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it('answers one after another, each within the patience of the last, never time out, however long the whole takes', async () => {
+    const { answer, outcomes, requests } = threeSharingPatience();
     for (let i = 0; i < 3; i++) {
       await vi.advanceTimersByTimeAsync(900);
       answer();
@@ -98,16 +104,7 @@ describe('requests sharing a Patience', () => {
   });
 
   it('a worker silent for the whole patience: every request still waiting times out at once', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { target, answer } = heldTarget();
-    const patience = new Patience(1_000);
-    const outcomes: string[] = [];
-    const requests = [0, 1, 2].map((i) =>
-      request(target, { type: 'list' }, patience).then(
-        () => outcomes.push(`answered ${i}`),
-        (e: UploadError) => outcomes.push(`${e.code} ${i}`),
-      ),
-    );
+    const { answer, outcomes, requests } = threeSharingPatience();
     await vi.advanceTimersByTimeAsync(900);
     answer();
     await deliver();
