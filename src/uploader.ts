@@ -7,6 +7,9 @@ import { TypedEmitter, type Listener, type UploaderEventName } from './events.js
 import { requestPersistence, storageStatus, type StorageStatus } from './persistence.js';
 import { connectWorker, type WorkerSource } from './registration.js';
 
+/** How many of one `add(files)` call's files are with the worker at once (see `add`). */
+const ADDS_IN_FLIGHT = 4;
+
 /**
  * Which worker (`WorkerSource`: the app's registration by default, or a script the uploader
  * registers) and how the page talks to it.
@@ -37,11 +40,12 @@ export interface UploaderOptions extends WorkerSource {
 export interface Uploader {
   /**
    * Stores the file(s) in the worker's IndexedDB; resolves when stored, not when uploaded.
-   * Several files go to the worker together and are stored in order, each upload starting while
-   * the files before it are still being stored; `addTimeoutMs` is how long the worker may say
-   * nothing before they time out. When one cannot be stored (e.g. QUOTA_EXCEEDED) the call
-   * rejects, once every file was tried, with the first such error (its message names the file);
-   * the others stay added (`uploads` lists them).
+   * Several files go to the worker four at a time and are stored in order, each upload starting
+   * while the files before it are still being stored; `addTimeoutMs` is how long the worker may
+   * say nothing before they time out (the files not yet sent then fail with the same error).
+   * When one cannot be stored (e.g. QUOTA_EXCEEDED) the call rejects, once every file was tried,
+   * with the first such error (its message names the file); the others stay added (`uploads`
+   * lists them).
    */
   add(file: File, options?: AddOptions): Promise<UploadView>;
   add(files: Iterable<File> | ArrayLike<File>, options?: AddOptions): Promise<UploadView[]>;
@@ -161,13 +165,32 @@ class PageUploader implements Uploader {
     if (!files.every((file) => file instanceof Blob)) throw new UploadError('INVALID_ARGUMENT', 'add() takes File objects');
     // The adds may start a new worker instance: it needs this page's courier offer before the
     // uploads start, or they go without the page until the next keep-alive.
-    if (this.#courier !== undefined) void this.#ping();
-    // All at once: the worker takes them in order and starts each upload while the files before
-    // it are still being stored (one round trip and one store per file would hold each next
-    // upload back). It answers each once stored, one after another, so the timeout is for the
-    // worker saying nothing at all, not for each answer counted from when it was asked.
+    if (this.#courier !== undefined) await this.#ping();
+    // Several at once: the worker takes them in order and starts each upload while the files
+    // before it are still being stored (one round trip and one store per file would hold each
+    // next upload back). Not all: a finished upload's copy is dropped in the worker's write
+    // order, behind the stores queued before it. The worker answers each add once its file is
+    // stored, one after another, so the timeout is for the worker saying nothing at all, not
+    // for each answer counted from when it was asked; after one, the rest are not sent.
     const patience = new Patience(this.#options.addTimeoutMs ?? 60_000);
-    const settled = await Promise.allSettled(files.map((file) => this.#addOne(file, options, patience)));
+    const settled: PromiseSettledResult<UploadView>[] = [];
+    let next = 0;
+    let silent: unknown;
+    const lane = async (): Promise<void> => {
+      for (let i = next++; i < files.length; i = next++) {
+        if (silent !== undefined) {
+          settled[i] = { status: 'rejected', reason: silent };
+          continue;
+        }
+        try {
+          settled[i] = { status: 'fulfilled', value: await this.#addOne(files[i]!, options, patience) };
+        } catch (reason) {
+          settled[i] = { status: 'rejected', reason };
+          if (reason instanceof UploadError && reason.code === 'TIMEOUT') silent ??= reason;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ADDS_IN_FLIGHT, files.length) }, lane));
     const failed = settled.findIndex((s) => s.status === 'rejected');
     if (failed >= 0) {
       const error = (settled[failed] as PromiseRejectedResult).reason;

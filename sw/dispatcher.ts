@@ -63,6 +63,8 @@ export class Dispatcher {
   readonly #fileDigests = new Map<string, Promise<string>>();
   /** Uploads added in this worker that no run has started yet: nothing of them can be on the server. */
   readonly #untouched = new Set<string>();
+  /** Uploads that start no run before a promise settles (a cancel of the same file still asking the server). */
+  readonly #held = new Map<string, Promise<unknown>>();
   /** Uploads a trigger pulled forward: their failure grants no further early retry. */
   readonly #early = new Set<string>();
   #timer: unknown;
@@ -91,7 +93,20 @@ export class Dispatcher {
     this.#untouched.add(id);
   }
 
+  /** `id` starts no run before `until` settles. */
+  holdUntil(id: string, until: Promise<unknown>): void {
+    this.#held.set(id, until);
+    void until
+      .catch(() => undefined)
+      .then(() => {
+        if (this.#held.get(id) !== until) return;
+        this.#held.delete(id);
+        this.schedule();
+      });
+  }
+
   forget(id: string): void {
+    this.#held.delete(id);
     this.#untouched.delete(id);
     this.#chunks.delete(id);
     this.#throttle.reset(id);
@@ -103,7 +118,8 @@ export class Dispatcher {
   schedule(now: number = this.#config.clock.now()): void {
     if (!this.#enabled) return;
     const running = new Set(this.#running.keys());
-    for (const id of pickNext(this.#book.all(), { now, concurrency: this.#config.concurrency, running })) this.#launch(id);
+    const startable = this.#book.all().filter((r) => !this.#held.has(r.id));
+    for (const id of pickNext(startable, { now, concurrency: this.#config.concurrency, running })) this.#launch(id);
     this.#arm(nextWakeAt(this.#book.all(), now), now);
   }
 

@@ -2,7 +2,7 @@
 // It constructs nothing: the composition root (install.ts) hands it every collaborator.
 import { PROTOCOL_VERSION, UploadError, type PageRequest, type ReplyMap, type UploadView } from '../src/protocol/index.js';
 import { checkHeaders, checkQuota, identify, newRecord, type AddRequest, type EndpointDefaults, type StorageEstimateLike } from './admission.js';
-import { deadline, type Clock } from './clock.js';
+import { abortOf, deadline, type Clock } from './clock.js';
 import type { Dispatcher, HeadersSource } from './dispatcher.js';
 import { byAge, toView, type UploadRecord } from './record.js';
 import type { RecordBook } from './record-book.js';
@@ -184,8 +184,6 @@ export class UploadEngine {
     const at = identify(request, this.#deps.defaults);
     // The same file again is the same upload (whatever its state), unless that one was cancelled;
     // while that one is being stored, both adds answer when it is.
-    // A cancel of this file still asking the server to drop its bytes goes first.
-    await this.#cancelling.get(fileKey(at.fileId, at.endpoint))?.catch(() => undefined);
     const existing = this.#book.byFile(at.fileId, at.endpoint).filter((r) => r.state !== 'cancelled').sort(byAge)[0];
     if (existing !== undefined) return { answer: this.#answers.get(existing.id) ?? Promise.resolve(toView(existing)) };
     // Files still being stored will take their room too.
@@ -193,6 +191,10 @@ export class UploadEngine {
     const record = newRecord(request, this.#deps.newId(), at, this.#deps.clock.now());
     const stored = this.#book.add(record, request.file); // all or nothing
     this.#dispatcher.added(record.id);
+    // A cancel of this file still asking the server to drop its bytes goes first: no byte of this
+    // upload may reach the server before that DELETE (other files' adds do not wait for it).
+    const cancelling = this.#cancelling.get(fileKey(at.fileId, at.endpoint));
+    if (cancelling !== undefined) this.#dispatcher.holdUntil(record.id, cancelling);
     // Sending starts from the page's File while it is being stored: the store no longer delays the
     // first byte. The page hears back only once the file is stored.
     this.#dispatcher.schedule();
@@ -251,8 +253,8 @@ export class UploadEngine {
    */
   async #cancel(id: string): Promise<UploadView> {
     const record = this.#book.move(id, 'cancel', { error: undefined, retryAt: undefined });
-    // The same file added again meanwhile waits for this: its first bytes must not reach the
-    // server before the DELETE of this file id.
+    // The same file added again meanwhile starts no request before this ends: its first bytes
+    // must not reach the server before the DELETE of this file id.
     const key = fileKey(record.fileId, record.endpoint);
     const cancelling = this.#cancelRequests(record);
     this.#cancelling.set(key, cancelling);
@@ -273,8 +275,10 @@ export class UploadEngine {
     void this.#book.dropFile(record.id);
     const limit = deadline(this.#deps.clock, this.#deps.cancelTimeoutMs, new AbortController().signal);
     try {
-      const headers = await this.#deps.headers(toView(record), record.headers).catch(() => record.headers);
-      await this.#deps.transport.cancel(record, { signal: limit.signal, headers });
+      // The app's headers hook gets the same deadline: a hook that never answers must not hold
+      // the cancel (nor a new upload of this file) for ever.
+      const headers = await Promise.race([this.#deps.headers(toView(record), record.headers), abortOf(limit.signal)]).catch(() => record.headers);
+      await this.#deps.transport.cancel(record, { signal: limit.signal, headers: headers ?? record.headers });
     } finally {
       limit.dispose();
     }

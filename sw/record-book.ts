@@ -61,10 +61,13 @@ export class RecordBook {
     return this.all().filter((r) => r.fileId === fileId && r.endpoint === endpoint);
   }
 
-  /** Bytes of the files being stored now. */
+  /** Bytes of the files being stored now, of uploads still to be sent (a finished or cancelled one's copy is dropped right after). */
   storingBytes(): number {
     let bytes = 0;
-    for (const file of this.#storing.values()) bytes += file.size;
+    for (const [id, file] of this.#storing) {
+      const state = this.#records.get(id)?.state;
+      if (state !== 'done' && state !== 'cancelled') bytes += file.size;
+    }
     return bytes;
   }
 

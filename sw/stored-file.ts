@@ -21,8 +21,8 @@ export function blobFile(blob: Blob): StoredFile {
 /**
  * `copy`, except that a request for the whole file gets `whole`: the same bytes as the page
  * picked them, which Chromium sends straight from disk where the stored copy streams through the
- * browser process (see `blobFile`). With the whole-file digest on, a first run sends no such
- * request (the completing one holds back its last MiB until the digest is known).
+ * browser process (see `blobFile`). With the whole-file digest on, a file over 1 MiB gets such a
+ * request only once its digest is known (the completing request holds back its last MiB till then).
  */
 export function wholeFrom(copy: StoredFile, whole: Blob): StoredFile {
   if (whole.size !== copy.size) return copy;

@@ -3,7 +3,7 @@
 // Returns instead of throwing; the dispatcher turns the outcome into a state.
 import { UploadError, toUploadError } from '../src/protocol/index.js';
 import { UNASKED_FIRST_CHUNK_MAX, afterChunk, afterFailure as smallerChunk, chunkEnd, endBeforeDigest, startWithoutDigest, type ChunkPolicy, type ChunkState } from './chunk-size.js';
-import { deadline, type Clock } from './clock.js';
+import { abortOf, deadline, type Clock } from './clock.js';
 import type { UploadRecord } from './record.js';
 import type { SliceHasher } from './slice-hasher.js';
 import type { StoredFile } from './stored-file.js';
@@ -126,7 +126,10 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     let whole: string | undefined;
     if (ctx.fileDigest !== undefined && slice.end === record.size) {
       try {
-        whole = await ctx.fileDigest(); // computed since the run began: usually ready by now
+        // Computed since the run began: usually ready by now. A pause or cancel does not wait for it.
+        const digest = await Promise.race([ctx.fileDigest(), abortOf(ctx.signal)]);
+        if (digest === undefined) return end({ kind: 'aborted' });
+        whole = digest;
       } catch (error) {
         return end({ kind: 'failed', error: toUploadError(error, 'The stored file could not be read') });
       }

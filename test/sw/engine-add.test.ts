@@ -221,21 +221,42 @@ describe('adding a file', () => {
     expect(del.upload.id).toBe(x.id);
     expect(first.ctx.signal.aborted).toBe(true);
     const again = startAdd(kit, bytes, 'x.bin');
+    const other = startAdd(kit, new Uint8Array(10 * KiB).fill(3), 'z.bin');
     await settle();
-    expect(kit.engine.views().filter((v) => v.name === 'x.bin').map((v) => v.state)).toEqual(['cancelled']);
+    // The new upload of x is known, and so is z (its add did not wait), but x sends nothing yet.
+    const readded = kit.engine.views().find((v) => v.name === 'x.bin' && v.state !== 'cancelled');
+    expect(readded?.state).toBe('queued');
+    expect(kit.engine.views().some((v) => v.name === 'z.bin')).toBe(true);
     expect(kit.transport.calls.filter((c) => c.upload.name === 'x.bin').map((c) => c.kind)).toEqual(['status', 'cancel']);
 
     del.respond({ kind: 'offset', offset: 0, complete: false });
     expect((await cancelling).state).toBe('cancelled');
     expect(y.result.settled).toBe(false); // the cancel did not wait for y's store
     await settle();
-    const readded = kit.engine.views().find((v) => v.name === 'x.bin' && v.state !== 'cancelled');
-    expect(readded).toBeDefined();
     expect(kit.transport.calls.filter((c) => c.upload.id === readded!.id).length).toBeGreaterThan(0); // only now
     store.hold = false;
     store.finishAdd();
-    await Promise.all([y.done, again.done]);
+    await Promise.all([y.done, again.done, other.done]);
     expect(again.result.view?.id).toBe(readded!.id);
+  });
+
+  it('clear-completed answers without waiting for a store queued before its deletes', async () => {
+    const store = new HeldStore();
+    store.hold = false;
+    const kit = engineKit({ store, chunk: fixedChunks });
+    kit.transport.respondWith((call) => (call.kind === 'status' ? at(0) : at(call.chunk!.start + call.chunk!.body.size, true)));
+    const finished = await kit.add(10 * KiB, 'finished.bin');
+    expect(kit.view(finished.id).state).toBe('done');
+    store.hold = true;
+    const storing = startAdd(kit, new Uint8Array(10 * KiB).fill(1), 'storing.bin');
+    await settle();
+    expect(await kit.engine.handle({ type: 'clear-completed' })).toBe(1); // the one still storing is skipped
+    expect(storing.result.settled).toBe(false);
+    expect(kit.engine.views().map((v) => v.name)).toEqual(['storing.bin']);
+    store.finishAdd();
+    await storing.done;
+    await kit.engine.whenIdle();
+    expect((await store.list()).map((r) => r.name)).toEqual(['storing.bin']); // the delete landed after the store
   });
 
   it('a new upload starts with an append at 0 where the transport allows it; after a failure the next run asks the server first', async () => {

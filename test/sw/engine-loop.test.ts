@@ -175,6 +175,20 @@ describe('the upload loop', () => {
     expect((await cancelling).state).toBe('cancelled');
   });
 
+  it('cancel with a headers hook that never answers: the DELETE goes with the stored headers once the cancel’s deadline passes', async () => {
+    let hangs = false;
+    const kit = engineKit({ cancelTimeoutMs: 5_000, headers: () => (hangs ? new Promise<Record<string, string>>(() => undefined) : {}) });
+    kit.transport.respondWith((call) => (call.kind === 'status' ? { kind: 'failed', error: new UploadError('NETWORK', 'down') } : undefined));
+    const view = await kit.add(10, 'file.bin', { Authorization: 'Bearer kept' });
+    hangs = true;
+    const cancelling = kit.engine.handle({ type: 'cancel', uploadId: view.id });
+    await kit.clock.advance(5_000);
+    const del = await kit.transport.next();
+    expect(del.kind).toBe('cancel');
+    expect(del.ctx.headers).toMatchObject({ Authorization: 'Bearer kept' });
+    expect((await cancelling).state).toBe('cancelled');
+  });
+
   it('an error shows only while it is current: the first answer from the server clears it', async () => {
     const kit = engineKit({ chunk: fixedChunks });
     kit.transport.respondWith(() => ({ kind: 'failed', error: new UploadError('NETWORK', 'down') }));
