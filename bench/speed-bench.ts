@@ -9,6 +9,7 @@ import { CHROMIUM_FLAGS, chromiumPath } from '../lab/chromium.js';
 import { peakSampler, rssOf, rssOfProcessesWith } from '../lab/processes.js';
 import { REPO } from '../lab/demo.js';
 import { emptyDir, freshen, writeRandomFile } from './bench-files.js';
+import { cpuByRole, cpuSpent, type CpuByRole } from './process-cpu.js';
 import { startOurs, startTus } from './bench-servers.js';
 import { MiB, median, mibps, printTable, verdict, type Row } from './table.js';
 
@@ -295,6 +296,9 @@ export async function runSpeedBench(): Promise<Row[]> {
 
     // 20 × 16 MiB at the demo's concurrency (3).
     const many = { xhr: [] as number[], floor: [] as number[], demo: [] as number[] };
+    // What each path costs the machine: CPU of the server and of each kind of Chromium process.
+    const cpu = { xhr: [] as CpuByRole[], floor: [] as CpuByRole[], demo: [] as CpuByRole[] };
+    const cpuNow = (): CpuByRole => cpuByRole(plain.process.pid!, dirs.profile);
     for (let round = 0; round < ROUNDS; round++) {
       await freshen(smalls, 200 + round);
       const order: [keyof typeof many, () => Promise<number>][] = [
@@ -304,7 +308,9 @@ export async function runSpeedBench(): Promise<Row[]> {
       ];
       for (let i = 0; i < order.length; i++) {
         const [name, run] = order[(i + round) % order.length]!;
+        const before = cpuNow();
         many[name].push(await run());
+        cpu[name].push(cpuSpent(before, cpuNow()));
       }
       await emptyDir(join(dirs.plain, 'complete'));
     }
@@ -320,6 +326,7 @@ export async function runSpeedBench(): Promise<Row[]> {
     ];
     printTable('Many files', manyRows);
     rows.push(...manyRows);
+    printTable('CPU per 20 × 16 MiB batch, by process (s, median of rounds; Linux /proc)', cpuRows(cpu));
 
     // Memory: page open, 16 MiB vs 1 GiB.
     const peaks: Record<string, { browser: number; server: number }> = {};
@@ -347,4 +354,16 @@ export async function runSpeedBench(): Promise<Row[]> {
   }
   printTable('Speed (issue 10): all figures', rows);
   return rows;
+}
+
+/** One row per process kind: its CPU seconds on each path. */
+function cpuRows(cpu: Record<'xhr' | 'floor' | 'demo', CpuByRole[]>): Row[] {
+  const spent = (role: string): number => Object.values(cpu).reduce((sum, samples) => sum + samples.reduce((s, sample) => s + (sample.get(role) ?? 0), 0), 0);
+  // Roles that spent nothing (an idle zygote) are left out.
+  const roles = [...new Set(Object.values(cpu).flatMap((samples) => samples.flatMap((sample) => [...sample.keys()])))].filter((role) => spent(role) > 0).sort();
+  const seconds = (samples: CpuByRole[], role: string): string => (median(samples.map((sample) => sample.get(role) ?? 0)) / 1000).toFixed(2);
+  return roles.map((role) => ({
+    measure: role,
+    value: `page XHR ${seconds(cpu.xhr, role)} · XHR + storing ${seconds(cpu.floor, role)} · page open ${seconds(cpu.demo, role)}`,
+  }));
 }
