@@ -133,9 +133,9 @@ export class RecordBook {
   async file(record: UploadRecord): Promise<StoredFile | undefined> {
     const storing = this.#storing.get(record.id);
     if (storing !== undefined) return blobFile(storing);
-    const copy = await this.#store.file(record);
     const picked = this.#picked.get(record.id);
-    return copy === undefined || picked === undefined ? copy : wholeFrom(copy, picked);
+    if (picked !== undefined && picked.size === record.size) return wholeFrom(picked, () => this.#store.file(record));
+    return this.#store.file(record);
   }
 
   /** From now on the upload's requests read the stored copy only (a run with the picked File failed). */

@@ -1,5 +1,6 @@
 // The stored copy of a file, as the upload loop reads it: a Blob kept in IndexedDB, or the
 // chunks of the ArrayBuffer fallback. Either way only the slice being sent is read.
+import { UploadError } from '../src/protocol/index.js';
 
 export interface StoredFile {
   readonly size: number;
@@ -19,14 +20,27 @@ export function blobFile(blob: Blob): StoredFile {
 }
 
 /**
- * `copy`, except that a request for the whole file gets `whole`: the same bytes as the page
- * picked them, which Chromium sends straight from disk where the stored copy streams through the
- * browser process (see `blobFile`). With the whole-file digest on, a file over 1 MiB gets such a
- * request only once its digest is known (the completing request holds back its last MiB till then).
+ * The stored copy, except that a request for the whole file gets `whole`: the same bytes as the
+ * page picked them, which Chromium sends straight from disk where the stored copy streams through
+ * the browser process (see `blobFile`). The copy is read from the store only when a part of the
+ * file is first asked for: a read of it waits behind any store of another file in flight. With
+ * the whole-file digest on, a file over 1 MiB gets a whole-file request only once its digest is
+ * known (the completing request holds back its last MiB till then). Rejects with `STORAGE` when
+ * a part is asked for and the copy is gone.
  */
-export function wholeFrom(copy: StoredFile, whole: Blob): StoredFile {
-  if (whole.size !== copy.size) return copy;
-  return { size: copy.size, slice: (start, end) => (start === 0 && end >= copy.size ? Promise.resolve(whole) : copy.slice(start, end)) };
+export function wholeFrom(whole: Blob, copy: () => Promise<StoredFile | undefined>): StoredFile {
+  let reading: Promise<StoredFile> | undefined;
+  return {
+    size: whole.size,
+    slice: async (start, end) => {
+      if (start === 0 && end >= whole.size) return whole;
+      reading ??= copy().then((stored) => {
+        if (stored === undefined) throw new UploadError('STORAGE', 'The stored copy of the file is gone');
+        return stored;
+      });
+      return (await reading).slice(start, end);
+    },
+  };
 }
 
 /** Which chunks of `chunkBytes` hold bytes [start, end), and where the range starts in the first. */

@@ -12,10 +12,15 @@ import { engineKit } from './kit/engine-kit.js';
 const KiB = 1024;
 const fixedChunks = { initialBytes: 64 * KiB, minBytes: 64 * KiB, maxBytes: 64 * KiB, maxBytesWithoutDigest: 64 * KiB, granularity: 64 * KiB };
 
-/** Keeps a copy of each file, as IndexedDB does: what it hands back is never the page's Blob. */
+/** Keeps a copy of each file, as IndexedDB does (what it hands back is never the page's Blob), and counts its reads. */
 class CopyingStore extends MemoryRecordStore {
+  reads = 0;
   override add(record: UploadRecord, file: Blob): Promise<UploadRecord> {
     return super.add(record, new Blob([file]));
+  }
+  override file(record: UploadRecord): ReturnType<MemoryRecordStore['file']> {
+    this.reads += 1;
+    return super.file(record);
   }
 }
 
@@ -30,16 +35,25 @@ describe('stored files', () => {
     expect(await (await file.slice(6, 11)).text()).toBe('world');
   });
 
-  it('wholeFrom: the whole file is the picked Blob, any other range comes from the copy; a Blob of another size is not used', async () => {
-    const copy = blobFile(new Blob(['hello world']));
+  it('wholeFrom: the whole file is the picked Blob, without reading the copy; a part comes from the copy, read once; a copy gone is STORAGE', async () => {
     const picked = new Blob(['hello world']);
-    const file = wholeFrom(copy, picked);
+    let reads = 0;
+    const file = wholeFrom(picked, async () => {
+      reads += 1;
+      return blobFile(new Blob(['hello world']));
+    });
     expect(await file.slice(0, 11)).toBe(picked);
     expect(await file.slice(0, 12)).toBe(picked);
+    expect(reads).toBe(0);
     const part = await file.slice(1, 11);
     expect(part).not.toBe(picked);
     expect(await part.text()).toBe('ello world');
-    expect(wholeFrom(copy, new Blob(['hello']))).toBe(copy);
+    expect(await (await file.slice(0, 5)).text()).toBe('hello');
+    expect(reads).toBe(1);
+    const gone = wholeFrom(picked, async () => undefined);
+    expect(await gone.slice(0, 11)).toBe(picked);
+    const error = await gone.slice(0, 5).catch((e: unknown) => e);
+    expect((error as UploadError).code).toBe('STORAGE');
   });
 });
 
@@ -52,6 +66,7 @@ describe('the bytes a request carries', () => {
     const page = new File([bytes], 'second.bin');
     const view: UploadView = await kit.engine.handle({ type: 'add', file: page, name: 'second.bin', lastModified: 1, options: { headers: {} } });
     expect(await kit.store.file((await kit.store.list()).find((r) => r.id === view.id)!)).toBeDefined(); // stored: no longer read from the page's File for that
+    (kit.store as CopyingStore).reads = 0;
     held.respond(at(0));
     (await kit.transport.next()).respond(at(10 * KiB, true));
     const status = await kit.transport.next();
@@ -60,10 +75,11 @@ describe('the bytes a request carries', () => {
     return { kit, page, view };
   }
 
-  it('a whole-file request of a stored upload carries the File the page added, not the stored copy', async () => {
+  it('a whole-file request of a stored upload carries the File the page added, not the stored copy, which is not even read', async () => {
     const bytes = new Uint8Array(64 * KiB).map((_, i) => (i * 7) & 255);
     const { kit, page, view } = await storedThenStarted(bytes);
     const append = await kit.transport.next();
+    expect((kit.store as CopyingStore).reads).toBe(0);
     expect(append.chunk!.start).toBe(0);
     expect(append.chunk!.body.size).toBe(64 * KiB);
     expect(append.chunk!.body).toBe(page);
@@ -80,6 +96,7 @@ describe('the bytes a request carries', () => {
     expect(append.chunk!.body.size).toBe(64 * KiB);
     expect(append.chunk!.body).not.toBe(page);
     expect(new Uint8Array(await append.chunk!.body.arrayBuffer())).toEqual(bytes.subarray(0, 64 * KiB));
+    expect((kit.store as CopyingStore).reads).toBe(1);
   });
 
   it('once a run with the page’s File failed (the file may have changed on disk), the retry carries the stored copy', async () => {
