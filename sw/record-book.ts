@@ -126,9 +126,9 @@ export class RecordBook {
   }
 
   /**
-   * The stored file of an upload (the page's File while it is being stored; then the stored
-   * copy, with the whole file from the page's File while that is known), or undefined when it
-   * is gone.
+   * The stored file of an upload: the page's File while it is being stored; then, while that File
+   * is known, the whole file from it and any part from the stored copy (read when first needed);
+   * else the stored copy, or undefined when it is gone.
    */
   async file(record: UploadRecord): Promise<StoredFile | undefined> {
     const storing = this.#storing.get(record.id);
