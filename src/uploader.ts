@@ -168,8 +168,8 @@ class PageUploader implements Uploader {
     if (this.#courier !== undefined) await this.#ping();
     // Several at once: the worker takes them in order and starts each upload while the files
     // before it are still being stored (one round trip and one store per file would hold each
-    // next upload back). Not all: a finished upload's copy is dropped in the worker's write
-    // order, behind the stores queued before it. The worker answers each add once its file is
+    // next upload back). Not all: should the worker fall silent, at most four files are in an
+    // unknown state, and the rest are reported not added. The worker answers each add once its file is
     // stored, one after another, so the timeout is for the worker saying nothing at all, not
     // for each answer counted from when it was asked; after one, the rest are not sent.
     const patience = new Patience(this.#options.addTimeoutMs ?? 60_000);

@@ -170,8 +170,8 @@ export class UploadEngine {
 
   /**
    * Adds are taken in one at a time, up to the point where the upload is known, so two adds of
-   * one file cannot both pass the dedup check; their files are then stored in the write queue
-   * while the next adds are taken in (a page adding 20 files need not wait for each store).
+   * one file cannot both pass the dedup check; their files are then stored, one at a time, while
+   * the next adds are taken in (a page adding 20 files need not wait for each store).
    */
   #serialAdd(request: AddRequest): Promise<UploadView> {
     const admitted = this.#adding.then(() => this.#admit(request));
@@ -270,11 +270,15 @@ export class UploadEngine {
   async #cancelRequests(record: UploadRecord): Promise<void> {
     await this.#dispatcher.stop(record.id); // no request of ours may land after the DELETE
     this.#dispatcher.forget(record.id);
-    // Not waited for: it is queued behind the writes before it, stores of other files included
-    // (a worker stopped before it runs drops the file of a cancelled upload when it starts).
+    const written = this.#book.written(record.id);
+    // Not waited for (a worker stopped before it runs drops the file of a cancelled upload when it starts).
     void this.#book.dropFile(record.id);
     const limit = deadline(this.#deps.clock, this.#deps.cancelTimeoutMs, new AbortController().signal);
     try {
+      // The server drops its bytes only once the store says `cancelled`: a crash in between must not
+      // bring back, from byte 0, an upload the user cancelled. Bounded by one other file's store
+      // in flight, and by the cancel's deadline.
+      await Promise.race([written, abortOf(limit.signal)]).catch(() => undefined);
       // The app's headers hook gets the same deadline: a hook that never answers must not hold
       // the cancel (nor a new upload of this file) for ever.
       const headers = await Promise.race([this.#deps.headers(toView(record), record.headers), abortOf(limit.signal)]).catch(() => record.headers);
@@ -287,8 +291,8 @@ export class UploadEngine {
   async #clearCompleted(): Promise<number> {
     // Not one still being stored: its add has yet to answer, with the upload as it then stands.
     const gone = this.#book.all().filter((r) => (r.state === 'done' || r.state === 'cancelled') && !this.#dispatcher.isRunning(r.id) && !this.#book.isStoring(r.id));
-    // Memory is what every page reads; the deletes land in the write queue's order (not waited
-    // for: stores of other files may be ahead of them).
+    // Memory is what every page reads; each delete lands after the upload's earlier writes (not
+    // waited for).
     for (const record of gone) {
       this.#book.remove(record.id);
       this.#dispatcher.forget(record.id);

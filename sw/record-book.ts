@@ -12,8 +12,19 @@ export class RecordBook {
   readonly #store: RecordStore;
   readonly #now: () => number;
   readonly #notify: (event: UploadEvent) => void;
-  /** Store writes, in order: a later put or delete never overtakes an earlier one. */
-  #writes: Promise<unknown> = Promise.resolve();
+  /**
+   * Each upload's writes, in order: a later put or delete of it never overtakes an earlier one.
+   * Different uploads' writes do not wait for each other, nor for other files' stores.
+   */
+  readonly #lanes = new Map<string, Promise<void>>();
+  /**
+   * The adds' file stores, one at a time. A store holds IndexedDB for 10–170 ms per 16 MiB and
+   * the browser runs overlapping transactions in the order they were made, so a store is begun
+   * only when the one before it ends: another upload's put then waits for one store at most.
+   */
+  #stores: Promise<unknown> = Promise.resolve();
+  /** Uploads whose add has yet to begin its store (which writes the record as memory then holds it). */
+  readonly #queuedAdds = new Set<string>();
   /** Files of uploads being added, until the store holds them. */
   readonly #storing = new Map<string, Blob>();
   /** Uploads whose add failed: none of their writes may reach the store. */
@@ -84,20 +95,27 @@ export class RecordBook {
     this.#storing.set(id, file);
     this.#picked.set(id, file);
     this.emit('state', record);
-    // In the write queue: whatever is written of this upload meanwhile lands after it.
-    const adding = this.#writes.then(async () => {
-      const stored = await this.#store.add(record, file);
+    this.#queuedAdds.add(id);
+    const adding = this.#stores.then(async () => {
+      this.#queuedAdds.delete(id);
+      // The record as it stands now: a cancel or a finish before this began is stored with the file.
+      const stored = await this.#store.add(this.#records.get(id) ?? record, file);
       // How the file was kept is the store's word; the rest may have moved on meanwhile.
       const latest = this.#records.get(id);
       if (latest !== undefined) this.#records.set(id, { ...latest, storage: stored.storage });
       return stored;
     });
-    this.#writes = adding.then(
-      () => this.#storing.delete(id),
-      () => {
-        this.#storing.delete(id);
-        this.#unstored.add(id);
-      },
+    this.#stores = adding.catch(() => undefined);
+    // First in the upload's lane: whatever is written of this upload meanwhile lands after it.
+    this.#queue(
+      id,
+      adding.then(
+        () => void this.#storing.delete(id),
+        () => {
+          this.#storing.delete(id);
+          this.#unstored.add(id);
+        },
+      ),
     );
     return adding.then((stored) => this.#records.get(id) ?? stored);
   }
@@ -189,19 +207,29 @@ export class RecordBook {
   }
 
   dropFile(id: string): Promise<void> {
-    return this.#write((store) => store.dropFile(id));
+    return this.#write(id, (store) => store.dropFile(id));
   }
 
   remove(id: string): void {
     this.#records.delete(id);
     this.#picked.delete(id);
-    this.#write((store) => store.delete(id));
+    void this.#write(id, (store) => store.delete(id));
     this.#notify({ type: 'removed', uploadId: id });
   }
 
-  /** Waits for every queued write. */
+  /** Waits for every write queued so far. */
   async flush(): Promise<void> {
-    await this.#writes;
+    await Promise.all(this.#lanes.values());
+  }
+
+  /**
+   * Resolves once the upload's writes queued so far are done (or failed), so the store holds its
+   * record as memory holds it now; at once when its add has yet to begin, as that store writes
+   * the record as it then stands. Waits for one other file's store at most.
+   */
+  written(id: string): Promise<void> {
+    if (this.#queuedAdds.has(id)) return Promise.resolve();
+    return this.#lanes.get(id) ?? Promise.resolve();
   }
 
   emit(type: 'state' | 'progress' | 'complete', record: UploadRecord): void {
@@ -213,19 +241,29 @@ export class RecordBook {
    * queued, e.g. an add has said how the file is kept); nothing once it is forgotten or unstored.
    */
   #writeRecord(id: string, how: 'put' | 'finish'): void {
-    void this.#write(async (store) => {
+    void this.#write(id, async (store) => {
       const record = this.#records.get(id);
       if (record === undefined || this.#unstored.has(id)) return;
       await (how === 'finish' ? store.finish(record) : store.put(record));
     });
   }
 
-  /** Queues a store operation behind the earlier ones. A failure is swallowed, never thrown. */
-  #write(operation: (store: RecordStore) => Promise<void>): Promise<void> {
-    const next = this.#writes.then(() => operation(this.#store)).catch(() => {
-      // The record stays right in memory; the next write of it may succeed.
+  /** Queues a store operation behind the upload's earlier ones. A failure is swallowed, never thrown. */
+  #write(id: string, operation: (store: RecordStore) => Promise<void>): Promise<void> {
+    return this.#queue(
+      id,
+      (this.#lanes.get(id) ?? Promise.resolve()).then(() => operation(this.#store)).catch(() => {
+        // The record stays right in memory; the next write of it may succeed.
+      }),
+    );
+  }
+
+  /** Makes `next` the tail of the upload's lane; the lane is forgotten once its tail settles. */
+  #queue(id: string, next: Promise<void>): Promise<void> {
+    this.#lanes.set(id, next);
+    void next.then(() => {
+      if (this.#lanes.get(id) === next) this.#lanes.delete(id);
     });
-    this.#writes = next;
     return next;
   }
 }

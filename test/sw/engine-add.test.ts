@@ -7,6 +7,7 @@ import { settle } from './kit/fake-clock.js';
 import { at } from './kit/scripted-transport.js';
 import { engineKit } from './kit/engine-kit.js';
 import { HeldStore } from './kit/held-store.js';
+import type { UploadRecord } from '../../sw/record.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -238,6 +239,99 @@ describe('adding a file', () => {
     store.finishAdd();
     await Promise.all([y.done, again.done, other.done]);
     expect(again.result.view?.id).toBe(readded!.id);
+  });
+
+  it('a cancel asks the server to drop its bytes only once the store says cancelled, without waiting for another file’s store', async () => {
+    // Its puts of `cancelled` wait for the test, as a busy IndexedDB would make them.
+    class SlowCancelStore extends HeldStore {
+      readonly puts: Array<() => void> = [];
+      override async put(record: UploadRecord): Promise<void> {
+        if (record.state === 'cancelled') await new Promise<void>((resolve) => this.puts.push(resolve));
+        return super.put(record);
+      }
+    }
+    const store = new SlowCancelStore();
+    store.hold = false;
+    const kit = engineKit({ store, chunk: fixedChunks, concurrency: 3 });
+    kit.transport.respondWith((call) => (call.upload.name === 'y.bin' && call.kind === 'status' ? at(0) : undefined));
+    const x = await kit.add(new Uint8Array(100 * KiB).fill(7), 'x.bin');
+    await kit.transport.next(); // x's request, left open
+    store.hold = true;
+    const y = startAdd(kit, new Uint8Array(10 * KiB), 'y.bin'); // its store held
+    await settle();
+
+    const cancelling = kit.engine.handle({ type: 'cancel', uploadId: x.id });
+    await settle();
+    expect(store.puts.length).toBe(1); // begun while y's store is held: other files' stores do not delay it
+    expect(kit.transport.calls.some((c) => c.kind === 'cancel')).toBe(false);
+    store.puts.shift()!();
+    let del = await kit.transport.next();
+    while (del.kind !== 'cancel') del = await kit.transport.next();
+    expect((await store.list()).find((r) => r.id === x.id)?.state).toBe('cancelled');
+    del.respond(at(0));
+    expect((await cancelling).state).toBe('cancelled');
+    expect(y.result.settled).toBe(false);
+    store.finishAdd();
+    await y.done;
+  });
+
+  it('an upload finishing while another file is being stored is written at once: its record and the drop of its file wait for no other store', async () => {
+    const store = new HeldStore();
+    store.hold = false;
+    const kit = engineKit({ store, chunk: fixedChunks, concurrency: 3 });
+    const x = await kit.add(new Uint8Array(10 * KiB).fill(7), 'x.bin');
+    const status = await kit.transport.next();
+    store.hold = true;
+    const y = startAdd(kit, new Uint8Array(10 * KiB), 'y.bin'); // its store held
+    await settle();
+    status.respond(at(0));
+    let call = await kit.transport.next();
+    while (call.upload.id !== x.id) call = await kit.transport.next();
+    call.respond(at(10 * KiB, true));
+    await settle();
+    const stored = (await store.list()).find((r) => r.id === x.id)!;
+    expect(stored.state).toBe('done');
+    expect(await store.file(stored)).toBeUndefined();
+    expect(store.waiting).toBe(1); // y's store still held
+    store.finishAdd();
+    await y.done;
+  });
+
+  it('an upload cancelled before its store begins is stored as cancelled, and its DELETE waits for no store', async () => {
+    const added: string[] = [];
+    class WatchedStore extends HeldStore {
+      override async add(record: UploadRecord, file: Blob): Promise<UploadRecord> {
+        added.push(`${record.name} ${record.state}`);
+        return super.add(record, file);
+      }
+    }
+    const store = new WatchedStore();
+    const kit = engineKit({ store, chunk: fixedChunks, concurrency: 3 });
+    kit.transport.respondWith((call) => (call.upload.name === 'y.bin' && call.kind === 'status' ? at(0) : undefined));
+    const y = startAdd(kit, new Uint8Array(10 * KiB), 'y.bin'); // its store held
+    const x = startAdd(kit, new Uint8Array(100 * KiB).fill(7), 'x.bin'); // its store queued behind y's
+    await settle();
+    expect(added.map((a) => a.split(' ')[0])).toEqual(['y.bin']);
+    const xId = kit.engine.views().find((v) => v.name === 'x.bin')!.id;
+
+    const cancelling = kit.engine.handle({ type: 'cancel', uploadId: xId });
+    let del = await kit.transport.next();
+    while (del.kind !== 'cancel') del = await kit.transport.next();
+    del.respond(at(0));
+    expect((await cancelling).state).toBe('cancelled');
+    expect(store.waiting).toBe(1); // y's store still held, x's not begun
+
+    store.finishAdd();
+    await y.done;
+    await settle();
+    store.finishAdd();
+    await x.done;
+    expect(x.result.view?.state).toBe('cancelled');
+    expect(added.slice(1)).toEqual(['x.bin cancelled']); // never stored as anything else
+    await settle();
+    const stored = (await store.list()).find((r) => r.id === xId)!;
+    expect(stored.state).toBe('cancelled');
+    expect(await store.file(stored)).toBeUndefined();
   });
 
   it('clear-completed answers without waiting for a store queued before its deletes', async () => {
