@@ -8,14 +8,13 @@ import {
   isRequestEnvelope,
   isSkipWaitingMessage,
   type ErrorInfo,
-  type EventEnvelope,
   type HandOverEnvelope,
   type ReplyEnvelope,
-  type UploadEvent,
   type UploadProtocol,
   type UploadView,
 } from '../src/protocol/index.js';
 import { resolveEndpoint, type EndpointDefaults, type StorageEstimateLike } from './admission.js';
+import { broadcaster } from './broadcast.js';
 import { DEFAULT_CHUNK_POLICY, type ChunkPolicy } from './chunk-size.js';
 import { systemClock, type Clock } from './clock.js';
 import { CourierHttpClient, CourierPool, type LocksLike } from './couriers.js';
@@ -167,7 +166,7 @@ export function installUploader(options: InstallOptions = {}): UploadEngine {
   const transport = options.transport ?? transports(scope, http, credentials, digest);
   const hook = options.headers;
   const headers: HeadersSource = async (upload, stored) => (hook === undefined ? stored : { ...stored, ...(await hook(upload)) });
-  const book = new RecordBook(store, () => clock.now(), (event) => void broadcast(scope, event));
+  const book = new RecordBook(store, () => clock.now(), broadcaster(scope.clients));
   const sync = scope.registration.sync;
   const dispatcher = new Dispatcher({
     book,
@@ -330,15 +329,4 @@ function uuidSource(scope: UploaderScope): () => string {
 function toInfo(error: unknown): ErrorInfo {
   if (error instanceof UploadError) return error.toInfo();
   return new UploadError('INTERNAL', error instanceof Error ? error.message : String(error), { cause: error }).toInfo();
-}
-
-/** Sends an event to every window of the origin, controlled or not (a tab opened before the worker). */
-async function broadcast(scope: UploaderScope, event: UploadEvent): Promise<void> {
-  const envelope: EventEnvelope = { kind: 'resilient-upload:event', event };
-  try {
-    const clients = await scope.clients.matchAll({ type: 'window', includeUncontrolled: true });
-    for (const client of clients) client.postMessage(envelope);
-  } catch {
-    // a window that went away mid-broadcast
-  }
 }
