@@ -1,7 +1,8 @@
 // CPU time the processes of a benchmark spent, from /proc (Linux): on a machine where the
 // browser and the server share the cores, what one path costs the others shows here, not in
 // its wall time alone.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { processesWith } from '../lab/processes.js';
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
@@ -12,22 +13,13 @@ export type CpuByRole = Map<string, number>;
 /** CPU so far of `serverPid` and of every Chromium process whose command line contains `marker` (its profile path). */
 export function cpuByRole(serverPid: number, marker: string): CpuByRole {
   const byRole: CpuByRole = new Map();
-  const add = (role: string, ms: number): void => void byRole.set(role, (byRole.get(role) ?? 0) + ms);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const pid = Number(entry);
-      if (pid === serverPid) {
-        add('server', cpuMs(pid));
-        continue;
-      }
-      // Chromium rewrites its children's command lines into one space-separated string.
-      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split(/[\0 ]/);
-      if (!args.some((arg) => arg.includes(marker))) continue;
-      add(args.find((arg) => arg.startsWith('--type='))?.slice('--type='.length) ?? 'browser', cpuMs(pid));
-    } catch {
-      // The process ended while we looked.
-    }
+  const add = (role: string, pid: number): void => {
+    const ms = cpuMs(pid);
+    if (ms !== undefined) byRole.set(role, (byRole.get(role) ?? 0) + ms);
+  };
+  add('server', serverPid);
+  for (const { pid, args } of processesWith(marker)) {
+    if (pid !== serverPid) add(args.find((arg) => arg.startsWith('--type='))?.slice('--type='.length) ?? 'browser', pid);
   }
   return byRole;
 }
@@ -39,8 +31,14 @@ export function cpuSpent(before: CpuByRole, after: CpuByRole): CpuByRole {
   return spent;
 }
 
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU milliseconds of the process so far; undefined once it has ended. */
+function cpuMs(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined; // the process ended while we looked
+  }
   // The fields after the command name, which may itself hold spaces and parentheses.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;

@@ -66,18 +66,31 @@ export function rssOf(pid: number): number {
   }
 }
 
-/** Total resident memory of every process whose command line contains `marker` (e.g. a browser profile path). */
-export function rssOfProcessesWith(marker: string): number {
-  let total = 0;
+/** A running process and its command-line arguments. */
+export interface ProcessInfo {
+  readonly pid: number;
+  readonly args: readonly string[];
+}
+
+/** Every process whose command line contains `marker` (e.g. a browser profile path), from /proc (Linux). */
+export function processesWith(marker: string): ProcessInfo[] {
+  const found: ProcessInfo[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) total += rssOf(Number(entry));
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      // Chromium rewrites its children's command lines into one space-separated string.
+      if (cmdline.includes(marker)) found.push({ pid: Number(entry), args: cmdline.split(/[\0 ]/) });
     } catch {
       // The process ended while we looked.
     }
   }
-  return total;
+  return found;
+}
+
+/** Total resident memory of every process whose command line contains `marker`. */
+export function rssOfProcessesWith(marker: string): number {
+  return processesWith(marker).reduce((total, { pid }) => total + rssOf(pid), 0);
 }
 
 /** Samples a value every `everyMs` until stopped, keeping the peak. */
