@@ -32,6 +32,10 @@ export class IetfTransport implements Transport {
     this.#http = new HttpExchange(options);
   }
 
+  reportsSent(): boolean {
+    return this.#http.reportsSent();
+  }
+
   async status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome> {
     const url = uploadUrl(upload);
     if (url === undefined) {

@@ -58,6 +58,11 @@ export interface Transport {
    * answers with its offset (a conflict the loop re-syncs from). Saves a round trip per file.
    */
   appendsFirst?(upload: TransportUpload): boolean;
+  /**
+   * Whether an append sent now reports its bytes sent as they go (a page carries it): the loop
+   * then need not cut the file into chunks to show progress.
+   */
+  reportsSent?(upload: TransportUpload): boolean;
   /** How many bytes the server holds (creating the upload there first when the protocol needs it). */
   status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome>;
   /** Sends bytes from `chunk.start`. */

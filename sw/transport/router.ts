@@ -31,6 +31,10 @@ export class ProtocolRouter implements Transport {
     return this.#of(upload).appendsFirst?.(upload) ?? false;
   }
 
+  reportsSent(upload: TransportUpload): boolean {
+    return this.#of(upload).reportsSent?.(upload) ?? false;
+  }
+
   #of(upload: TransportUpload): Transport {
     return this.#transports[upload.protocol ?? 'status-slice'];
   }

@@ -27,8 +27,15 @@ export class ScriptedTransport implements Transport {
   /** Whether a new upload may begin with an append at 0 (as status/slice does). */
   appendsAtZero = false;
 
+  /** Whether appends report their bytes sent as they go (as when a page carries them). */
+  sendsReported = false;
+
   appendsFirst(): boolean {
     return this.appendsAtZero;
+  }
+
+  reportsSent(): boolean {
+    return this.sendsReported;
   }
 
   supportsFileDigest(): boolean {

@@ -1,0 +1,84 @@
+// While a page carries the requests (its XHR reports the bytes sent), a file within one request's
+// cap goes whole from byte 0: as the page's File, which Chromium sends straight from disk. Without
+// a page, or from a later offset, the loop cuts chunks as before.
+import { describe, expect, it } from 'vitest';
+import { MiB } from '../../sw/chunk-size.js';
+import { engineKit } from './kit/engine-kit.js';
+import { at } from './kit/scripted-transport.js';
+
+function pageCarried(options: Parameters<typeof engineKit>[0] = {}) {
+  const kit = engineKit(options);
+  kit.transport.appendsAtZero = true;
+  kit.transport.sendsReported = true;
+  return kit;
+}
+
+describe('a file sent whole while a page carries the requests', () => {
+  it('a file too big to go unasked: the server is asked first, then the whole file goes in one append, as the File the page handed over', async () => {
+    const kit = pageCarried();
+    const adding = kit.add(17 * MiB, 'big.bin');
+    const status = await kit.transport.next();
+    expect(status.kind).toBe('status');
+    status.respond(at(0));
+    const append = await kit.transport.next();
+    expect(append.kind).toBe('append');
+    expect(append.chunk!.start).toBe(0);
+    expect(append.chunk!.body.size).toBe(17 * MiB);
+    expect(append.chunk!.body).toBeInstanceOf(File); // the picked File itself, not a slice of it
+    append.respond(at(17 * MiB, true));
+    const view = await adding;
+    await kit.engine.whenIdle();
+    expect(kit.view(view.id).state).toBe('done');
+    expect(kit.transport.calls.map((c) => c.kind)).toEqual(['status', 'append']);
+  });
+
+  it('a file that may go unasked goes whole in the first request, without asking', async () => {
+    const kit = pageCarried();
+    kit.transport.respondWith((call) => (call.kind === 'append' ? at(call.chunk!.start + call.chunk!.body.size, true) : undefined));
+    const view = await kit.add(10 * MiB, 'mid.bin');
+    await kit.engine.whenIdle();
+    expect(kit.view(view.id).state).toBe('done');
+    expect(kit.transport.calls.map((c) => [c.kind, c.chunk?.start, c.chunk?.body.size])).toEqual([['append', 0, 10 * MiB]]);
+  });
+
+  it('the server already holds bytes: the rest goes in chunks from its offset', async () => {
+    const kit = pageCarried();
+    kit.transport.respondWith((call) => (call.kind === 'status' ? at(6 * MiB) : call.kind === 'append' ? at(call.chunk!.start + call.chunk!.body.size, call.chunk!.start + call.chunk!.body.size === 40 * MiB) : undefined));
+    const view = await kit.add(40 * MiB, 'resumed.bin');
+    await kit.engine.whenIdle();
+    expect(kit.view(view.id).state).toBe('done');
+    const appends = kit.transport.calls.filter((c) => c.kind === 'append');
+    expect(appends[0]!.chunk!.start).toBe(6 * MiB);
+    expect(appends[0]!.chunk!.body.size).toBeLessThan(34 * MiB);
+  });
+
+  it('without a page (a worker’s fetch reports nothing sent) the file goes in chunks', async () => {
+    const kit = engineKit();
+    kit.transport.appendsAtZero = true;
+    kit.transport.respondWith((call) => (call.kind === 'append' ? at(call.chunk!.start + call.chunk!.body.size, call.chunk!.start + call.chunk!.body.size === 10 * MiB) : undefined));
+    const view = await kit.add(10 * MiB, 'alone.bin');
+    await kit.engine.whenIdle();
+    expect(kit.view(view.id).state).toBe('done');
+    expect(kit.transport.calls[0]!.chunk!.body.size).toBe(4 * MiB);
+  });
+
+  it('a file over one request’s cap goes in chunks, page or not', async () => {
+    const kit = pageCarried({ chunk: { maxBytesWithoutDigest: 8 * MiB } });
+    kit.transport.respondWith((call) => (call.kind === 'append' ? at(call.chunk!.start + call.chunk!.body.size, call.chunk!.start + call.chunk!.body.size === 10 * MiB) : undefined));
+    const view = await kit.add(10 * MiB, 'capped.bin');
+    await kit.engine.whenIdle();
+    expect(kit.view(view.id).state).toBe('done');
+    expect(kit.transport.calls[0]!.chunk!.body.size).toBe(4 * MiB);
+  });
+
+  it('with a digest per chunk the file goes in chunks, page or not', async () => {
+    const kit = pageCarried({ digest: true, integrity: 'chunks' });
+    kit.transport.respondWith((call) => (call.kind === 'append' ? at(call.chunk!.start + call.chunk!.body.size, call.chunk!.start + call.chunk!.body.size === 10 * MiB) : undefined));
+    const view = await kit.add(10 * MiB, 'hashed.bin');
+    await kit.engine.whenIdle();
+    expect(kit.view(view.id).state).toBe('done');
+    const first = kit.transport.calls[0]!.chunk!;
+    expect(first.sha256).toBeDefined();
+    expect(first.body.size).toBeLessThan(10 * MiB);
+  });
+});
