@@ -4,7 +4,23 @@
 import { describe, expect, it } from 'vitest';
 import { MiB } from '../../sw/chunk-size.js';
 import { engineKit } from './kit/engine-kit.js';
-import { at } from './kit/scripted-transport.js';
+import { at, type Call } from './kit/scripted-transport.js';
+
+/** Answers each append with the offset it reached; the one reaching `size` completes the upload. */
+const appendsUpTo = (size: number) => (call: Call) => {
+  if (call.kind !== 'append') return undefined;
+  const reached = call.chunk!.start + call.chunk!.body.size;
+  return at(reached, reached === size);
+};
+
+/** Uploads a file of `size` to the end, every append answered; the requests made. */
+async function uploadAll(kit: ReturnType<typeof engineKit>, size: number, name: string): Promise<Call[]> {
+  kit.transport.respondWith(appendsUpTo(size));
+  const view = await kit.add(size, name);
+  await kit.engine.whenIdle();
+  expect(kit.view(view.id).state).toBe('done');
+  return kit.transport.calls;
+}
 
 function pageCarried(options: Parameters<typeof engineKit>[0] = {}) {
   const kit = engineKit(options);
@@ -34,16 +50,13 @@ describe('a file sent whole while a page carries the requests', () => {
 
   it('a file that may go unasked goes whole in the first request, without asking', async () => {
     const kit = pageCarried();
-    kit.transport.respondWith((call) => (call.kind === 'append' ? at(call.chunk!.start + call.chunk!.body.size, true) : undefined));
-    const view = await kit.add(10 * MiB, 'mid.bin');
-    await kit.engine.whenIdle();
-    expect(kit.view(view.id).state).toBe('done');
-    expect(kit.transport.calls.map((c) => [c.kind, c.chunk?.start, c.chunk?.body.size])).toEqual([['append', 0, 10 * MiB]]);
+    const calls = await uploadAll(kit, 10 * MiB, 'mid.bin');
+    expect(calls.map((c) => [c.kind, c.chunk?.start, c.chunk?.body.size])).toEqual([['append', 0, 10 * MiB]]);
   });
 
   it('the server already holds bytes: the rest goes in chunks from its offset', async () => {
     const kit = pageCarried();
-    kit.transport.respondWith((call) => (call.kind === 'status' ? at(6 * MiB) : call.kind === 'append' ? at(call.chunk!.start + call.chunk!.body.size, call.chunk!.start + call.chunk!.body.size === 40 * MiB) : undefined));
+    kit.transport.respondWith((call) => (call.kind === 'status' ? at(6 * MiB) : appendsUpTo(40 * MiB)(call)));
     const view = await kit.add(40 * MiB, 'resumed.bin');
     await kit.engine.whenIdle();
     expect(kit.view(view.id).state).toBe('done');
@@ -55,29 +68,20 @@ describe('a file sent whole while a page carries the requests', () => {
   it('without a page (a worker’s fetch reports nothing sent) the file goes in chunks', async () => {
     const kit = engineKit();
     kit.transport.appendsAtZero = true;
-    kit.transport.respondWith((call) => (call.kind === 'append' ? at(call.chunk!.start + call.chunk!.body.size, call.chunk!.start + call.chunk!.body.size === 10 * MiB) : undefined));
-    const view = await kit.add(10 * MiB, 'alone.bin');
-    await kit.engine.whenIdle();
-    expect(kit.view(view.id).state).toBe('done');
-    expect(kit.transport.calls[0]!.chunk!.body.size).toBe(4 * MiB);
+    const calls = await uploadAll(kit, 10 * MiB, 'alone.bin');
+    expect(calls[0]!.chunk!.body.size).toBe(4 * MiB);
   });
 
   it('a file over one request’s cap goes in chunks, page or not', async () => {
     const kit = pageCarried({ chunk: { maxBytesWithoutDigest: 8 * MiB } });
-    kit.transport.respondWith((call) => (call.kind === 'append' ? at(call.chunk!.start + call.chunk!.body.size, call.chunk!.start + call.chunk!.body.size === 10 * MiB) : undefined));
-    const view = await kit.add(10 * MiB, 'capped.bin');
-    await kit.engine.whenIdle();
-    expect(kit.view(view.id).state).toBe('done');
-    expect(kit.transport.calls[0]!.chunk!.body.size).toBe(4 * MiB);
+    const calls = await uploadAll(kit, 10 * MiB, 'capped.bin');
+    expect(calls[0]!.chunk!.body.size).toBe(4 * MiB);
   });
 
   it('with a digest per chunk the file goes in chunks, page or not', async () => {
     const kit = pageCarried({ digest: true, integrity: 'chunks' });
-    kit.transport.respondWith((call) => (call.kind === 'append' ? at(call.chunk!.start + call.chunk!.body.size, call.chunk!.start + call.chunk!.body.size === 10 * MiB) : undefined));
-    const view = await kit.add(10 * MiB, 'hashed.bin');
-    await kit.engine.whenIdle();
-    expect(kit.view(view.id).state).toBe('done');
-    const first = kit.transport.calls[0]!.chunk!;
+    const calls = await uploadAll(kit, 10 * MiB, 'hashed.bin');
+    const first = calls[0]!.chunk!;
     expect(first.sha256).toBeDefined();
     expect(first.body.size).toBeLessThan(10 * MiB);
   });
