@@ -54,6 +54,52 @@ export function deadline(clock: Clock, ms: number, parent: AbortSignal): Deadlin
   };
 }
 
+/** A signal that aborts when `parent` does, or when a body stops moving (see `stallWatch`). */
+export interface StallWatch {
+  readonly signal: AbortSignal;
+  /** True once the watch (not the parent) aborted the signal. */
+  readonly expired: boolean;
+  /** `sent` of `total` bytes are out: re-arms the watch, or disarms it once all are. */
+  moved(sent: number, total: number): void;
+  dispose(): void;
+}
+
+/**
+ * Aborts once `ms` pass on `clock` with no `moved` call while bytes remain to be sent. Armed by the
+ * first `moved` (only a body that reports its progress can be watched), disarmed once the whole
+ * body is out (waiting for the answer is the request's own deadline).
+ */
+export function stallWatch(clock: Clock, ms: number, parent: AbortSignal): StallWatch {
+  const controller = new AbortController();
+  let expired = false;
+  let timer: unknown;
+  const onParent = (): void => controller.abort(parent.reason);
+  if (parent.aborted) onParent();
+  else parent.addEventListener('abort', onParent, { once: true });
+  const disarm = (): void => {
+    if (timer !== undefined) clock.clearTimeout(timer);
+    timer = undefined;
+  };
+  return {
+    signal: controller.signal,
+    get expired() {
+      return expired;
+    },
+    moved(sent, total) {
+      disarm();
+      if (controller.signal.aborted || sent >= total) return;
+      timer = clock.setTimeout(() => {
+        expired = true;
+        controller.abort(new DeadlineExceeded(ms));
+      }, ms);
+    },
+    dispose() {
+      disarm();
+      parent.removeEventListener('abort', onParent);
+    },
+  };
+}
+
 /** Resolves after `ms` on `clock`, or at once when `signal` aborts. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

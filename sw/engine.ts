@@ -273,12 +273,17 @@ export class UploadEngine {
     const written = this.#book.written(record.id);
     // Not waited for (a worker stopped before it runs drops the file of a cancelled upload when it starts).
     void this.#book.dropFile(record.id);
+    // The server drops its bytes only once the store says `cancelled`: a crash in between must not
+    // bring back, from byte 0, an upload the user cancelled. The wait is for a store in flight (this
+    // file's own, or one other file's) and lasts cancelTimeoutMs at most: then the DELETE goes anyway.
+    const waited = deadline(this.#deps.clock, this.#deps.cancelTimeoutMs, new AbortController().signal);
+    try {
+      await Promise.race([written, abortOf(waited.signal)]);
+    } finally {
+      waited.dispose();
+    }
     const limit = deadline(this.#deps.clock, this.#deps.cancelTimeoutMs, new AbortController().signal);
     try {
-      // The server drops its bytes only once the store says `cancelled`: a crash in between must not
-      // bring back, from byte 0, an upload the user cancelled. Bounded by one other file's store
-      // in flight, and by the cancel's deadline.
-      await Promise.race([written, abortOf(limit.signal)]).catch(() => undefined);
       // The app's headers hook gets the same deadline: a hook that never answers must not hold
       // the cancel (nor a new upload of this file) for ever.
       const headers = await Promise.race([this.#deps.headers(toView(record), record.headers), abortOf(limit.signal)]).catch(() => record.headers);

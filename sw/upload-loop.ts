@@ -3,7 +3,7 @@
 // Returns instead of throwing; the dispatcher turns the outcome into a state.
 import { UploadError, toUploadError } from '../src/protocol/index.js';
 import { UNASKED_FIRST_CHUNK_MAX, afterChunk, afterFailure as smallerChunk, chunkEnd, endBeforeDigest, startWithoutDigest, type ChunkPolicy, type ChunkState } from './chunk-size.js';
-import { abortOf, deadline, type Clock } from './clock.js';
+import { abortOf, deadline, stallWatch, type Clock } from './clock.js';
 import type { UploadRecord } from './record.js';
 import type { SliceHasher } from './slice-hasher.js';
 import type { StoredFile } from './stored-file.js';
@@ -117,6 +117,7 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     if (oneRequest && unasked && record.size > UNASKED_FIRST_CHUNK_MAX) {
       // Too big to go unasked (a server holding this file id would have to read the refused body).
       unasked = false;
+      lastOffset = -1; // the answer to this question is no stall
       reply = await ask((c) => ctx.transport.status(upload, c), 0);
       continue;
     }
@@ -178,14 +179,25 @@ async function request(
   }
   const ms = requestTimeoutMs(bodyBytes, ctx.timeouts, chunk.bytesPerSecond);
   const limit = deadline(ctx.clock, ms, ctx.signal);
+  // Where the bytes sent are reported, a body that stops moving for baseMs has stalled: the
+  // deadline by size is long for a big body (without a measured rate, over an hour for a whole
+  // 256 MiB file) and must not be what notices a server that stopped reading.
+  const stall = onSent === undefined || bodyBytes === 0 ? undefined : stallWatch(ctx.clock, ctx.timeouts.baseMs, limit.signal);
+  const sent = onSent === undefined ? undefined : (bytes: number): void => {
+    stall?.moved(bytes, bodyBytes);
+    onSent(bytes);
+  };
   try {
-    const reply = await call({ signal: limit.signal, headers, ...(onSent === undefined ? {} : { onSent }) });
-    if (limit.expired && (reply.kind === 'aborted' || reply.kind === 'failed')) {
-      const error = new UploadError('TIMEOUT', `Timed out: the server did not answer within ${Math.round(ms / 1000)} s`);
+    const reply = await call({ signal: stall?.signal ?? limit.signal, headers, ...(sent === undefined ? {} : { onSent: sent }) });
+    if ((limit.expired || stall?.expired === true) && (reply.kind === 'aborted' || reply.kind === 'failed')) {
+      const error = limit.expired
+        ? new UploadError('TIMEOUT', `Timed out: the server did not answer within ${Math.round(ms / 1000)} s`)
+        : new UploadError('TIMEOUT', `Timed out: no byte of the request went out for ${Math.round(ctx.timeouts.baseMs / 1000)} s`);
       return { kind: 'failed', error };
     }
     return reply;
   } finally {
+    stall?.dispose();
     limit.dispose();
   }
 }

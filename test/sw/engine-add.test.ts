@@ -275,6 +275,29 @@ describe('adding a file', () => {
     await y.done;
   });
 
+  it('a cancel whose record cannot be written within cancelTimeoutMs still asks the server to drop its bytes, with a deadline of its own', async () => {
+    class StuckCancelStore extends HeldStore {
+      override async put(record: UploadRecord): Promise<void> {
+        if (record.state === 'cancelled') await new Promise<void>(() => undefined); // never written
+        return super.put(record);
+      }
+    }
+    const store = new StuckCancelStore();
+    store.hold = false;
+    const kit = engineKit({ store, chunk: fixedChunks, cancelTimeoutMs: 5_000 });
+    const x = await kit.add(new Uint8Array(100 * KiB).fill(7), 'x.bin');
+    await kit.transport.next(); // x's request, left open
+    const cancelling = kit.engine.handle({ type: 'cancel', uploadId: x.id });
+    await settle();
+    expect(kit.transport.calls.some((c) => c.kind === 'cancel')).toBe(false);
+    await kit.clock.advance(5_000);
+    let del = await kit.transport.next();
+    while (del.kind !== 'cancel') del = await kit.transport.next();
+    expect(del.ctx.signal.aborted).toBe(false);
+    del.respond(at(0));
+    expect((await cancelling).state).toBe('cancelled');
+  });
+
   it('an upload finishing while another file is being stored is written at once: its record and the drop of its file wait for no other store', async () => {
     const store = new HeldStore();
     store.hold = false;

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { MiB } from '../../sw/chunk-size.js';
 import { engineKit } from './kit/engine-kit.js';
+import { settle } from './kit/fake-clock.js';
 import { at, type Call } from './kit/scripted-transport.js';
 
 /** Answers each append with the offset it reached; the one reaching `size` completes the upload. */
@@ -85,4 +86,33 @@ describe('a file sent whole while a page carries the requests', () => {
     expect(first.sha256).toBeDefined();
     expect(first.body.size).toBeLessThan(10 * MiB);
   });
+
+  it('a body whose bytes stop moving for baseMs times out, long before its deadline by size; one that reports nothing, or all its bytes, does not', async () => {
+    const kit = pageCarried();
+    const view = await kit.add(10 * MiB, 'stalled.bin');
+    const append = await kit.transport.next();
+    expect(append.chunk!.body.size).toBe(10 * MiB);
+    await kit.clock.advance(60_000); // nothing reported sent: the watch is not armed
+    expect(append.ctx.signal.aborted).toBe(false);
+    append.ctx.onSent!(1 * MiB);
+    await kit.clock.advance(29_000);
+    append.ctx.onSent!(2 * MiB); // still moving
+    await kit.clock.advance(29_000);
+    expect(append.ctx.signal.aborted).toBe(false);
+    await kit.clock.advance(1_000);
+    expect(append.ctx.signal.aborted).toBe(true);
+    await settle();
+    const error = kit.events().find((e) => e.type === 'error' && e.upload.id === view.id);
+    expect(error?.type === 'error' && [error.error.code, error.error.message]).toEqual(['TIMEOUT', 'Timed out: no byte of the request went out for 30 s']);
+
+    while (kit.transport.calls.length === 1) await kit.clock.advance(1_000); // the retry's backoff
+    const status = await kit.transport.next(); // the retry asks where the server is, then sends the rest
+    expect(status.kind).toBe('status');
+    status.respond(at(2 * MiB));
+    const again = await kit.transport.next();
+    again.ctx.onSent!(again.chunk!.body.size); // all out: waiting for the answer is the deadline's business
+    await kit.clock.advance(60_000);
+    expect(again.ctx.signal.aborted).toBe(false);
+  });
 });
+
