@@ -113,7 +113,10 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     // Chromium sends straight from disk where a slice streams through its browser process (plain
     // XHR, 256 MiB: 240 MiB/s whole, 190 as 4 + 16 + 64 + 172 MiB slices). Not with a digest per
     // chunk (it bounds a chunk's memory), nor before the file digest the completing request needs.
-    const oneRequest = offset === 0 && ctx.hasher === undefined && digestReady && record.size <= policy.maxBytes && ctx.transport.reportsSent?.(upload) === true;
+    // What one append may carry: the policy's cap, or less where the server said (IETF max-append-size).
+    const serverCap = ctx.transport.maxAppendBytes?.(upload);
+    const limits = serverCap === undefined || serverCap >= policy.maxBytes ? policy : { ...policy, maxBytes: serverCap };
+    const oneRequest = offset === 0 && ctx.hasher === undefined && digestReady && record.size <= limits.maxBytes && ctx.transport.reportsSent?.(upload) === true;
     if (oneRequest && unasked && record.size > UNASKED_FIRST_CHUNK_MAX) {
       // Too big to go unasked (a server holding this file id would have to read the refused body).
       unasked = false;
@@ -124,7 +127,7 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     // The unasked first request stays small: a server holding this file id refuses its body.
     const size = oneRequest ? record.size : unasked ? Math.min(chunk.size, UNASKED_FIRST_CHUNK_MAX) : chunk.size;
     unasked = false;
-    const slice = ahead?.start === offset ? ahead : prepare(file, offset, endBeforeDigest(offset, chunkEnd(offset, record.size, size, policy), record.size, digestReady), ctx.hasher);
+    const slice = ahead?.start === offset ? ahead : prepare(file, offset, endBeforeDigest(offset, chunkEnd(offset, record.size, size, limits), record.size, digestReady), ctx.hasher);
     ahead = undefined;
     let ready: Ready;
     try {
@@ -134,7 +137,7 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     }
     // Hash the next slice while this one travels: the digest costs no wall time on a fast link.
     if (ctx.hasher !== undefined && slice.end < record.size) {
-      ahead = prepare(file, slice.end, chunkEnd(slice.end, record.size, chunk.size, policy), ctx.hasher);
+      ahead = prepare(file, slice.end, chunkEnd(slice.end, record.size, chunk.size, limits), ctx.hasher);
     }
     let whole: string | undefined;
     if (ctx.fileDigest !== undefined && slice.end === record.size) {

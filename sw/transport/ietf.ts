@@ -27,6 +27,8 @@ export type IetfOptions = HttpExchangeOptions;
 
 export class IetfTransport implements Transport {
   readonly #http: HttpExchange;
+  /** `Upload-Limit: max-append-size` by upload URL, as the server last said (creation or HEAD). */
+  readonly #maxAppend = new Map<string, number>();
 
   constructor(options: IetfOptions) {
     this.#http = new HttpExchange(options);
@@ -34,6 +36,11 @@ export class IetfTransport implements Transport {
 
   reportsSent(): boolean {
     return this.#http.reportsSent();
+  }
+
+  maxAppendBytes(upload: TransportUpload): number | undefined {
+    const url = uploadUrl(upload);
+    return url === undefined ? undefined : this.#maxAppend.get(url);
   }
 
   async status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome> {
@@ -48,6 +55,7 @@ export class IetfTransport implements Transport {
     const { res } = sent;
     if (res.status === 404 || res.status === 410) return forgotten(upload, res.status) ?? this.#create(withoutUrl(upload), ctx, undefined);
     if (!isSuccess(res)) return failure(res);
+    this.#noteLimit(url, res);
     const offset = parseSfInteger(res.header('Upload-Offset'));
     if (offset === undefined) return malformedAnswer(res, 'its offset retrieval has no Upload-Offset');
     const mismatch = otherLength(upload, parseSfInteger(res.header('Upload-Length')));
@@ -113,7 +121,14 @@ export class IetfTransport implements Transport {
     const limit = tooLarge(res, upload);
     if (limit !== undefined) return limit;
     if (remote === undefined) return noLocation(res.status);
+    this.#noteLimit(remote['url']!, res);
     return { kind: 'offset', offset: parseSfInteger(res.header('Upload-Offset')) ?? 0, complete: false, remote };
+  }
+
+  /** Keeps the server's `max-append-size` for the upload at `url` (a later answer may change it). */
+  #noteLimit(url: string, res: ResponseFacts): void {
+    const max = parseUploadLimit(res.header(UPLOAD_LIMIT))?.['max-append-size'];
+    if (max !== undefined && max > 0) this.#maxAppend.set(url, max);
   }
 
   /** The answer to bytes sent: the final answer (Upload-Complete: ?1), or the offset acknowledged. */

@@ -63,6 +63,8 @@ export interface Transport {
    * then need not cut the file into chunks to show progress.
    */
   reportsSent?(upload: TransportUpload): boolean;
+  /** The most one append may carry for this upload, where its server said (the IETF draft's `max-append-size`). */
+  maxAppendBytes?(upload: TransportUpload): number | undefined;
   /** How many bytes the server holds (creating the upload there first when the protocol needs it). */
   status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome>;
   /** Sends bytes from `chunk.start`. */

@@ -35,6 +35,10 @@ export class ProtocolRouter implements Transport {
     return this.#of(upload).reportsSent?.(upload) ?? false;
   }
 
+  maxAppendBytes(upload: TransportUpload): number | undefined {
+    return this.#of(upload).maxAppendBytes?.(upload);
+  }
+
   #of(upload: TransportUpload): Transport {
     return this.#transports[upload.protocol ?? 'status-slice'];
   }

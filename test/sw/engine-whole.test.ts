@@ -114,5 +114,17 @@ describe('a file sent whole while a page carries the requests', () => {
     await kit.clock.advance(60_000);
     expect(again.ctx.signal.aborted).toBe(false);
   });
+
+  it('a server’s limit per append (IETF max-append-size) caps every append, whole file or chunk, remainder included', async () => {
+    for (const carried of [true, false]) {
+      const kit = carried ? pageCarried() : engineKit();
+      kit.transport.appendsAtZero = true;
+      kit.transport.maxAppend = 3 * MiB;
+      const calls = await uploadAll(kit, 10 * MiB, 'limited.bin');
+      const sizes = calls.filter((c) => c.kind === 'append').map((c) => c.chunk!.body.size);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(3 * MiB);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(10 * MiB);
+    }
+  });
 });
 

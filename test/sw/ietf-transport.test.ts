@@ -40,6 +40,22 @@ describe('IetfTransport', () => {
     expect(f.calls[0]!.headers['content-disposition']).toContain("filename*=UTF-8''a%20b.jpg");
   });
 
+  it('Upload-Limit max-append-size, from the creation or a HEAD, is what one append may carry at that URL', async () => {
+    let limit = 'max-append-size=1000';
+    const { t } = transport((c): Answer => {
+      const headers: Record<string, string> = c.method === 'POST' ? { Location: '/files/new' } : { 'Upload-Offset': '0', 'Upload-Complete': '?0' };
+      return { status: c.method === 'POST' ? 201 : 204, headers: { ...headers, 'Upload-Limit': limit } };
+    });
+    expect(t.maxAppendBytes(upload(1_000_000))).toBeUndefined(); // no URL yet
+    const created = await t.status(upload(1_000_000), ctx());
+    const at = upload(1_000_000, created.kind === 'offset' ? { ...created.remote } : {});
+    expect(t.maxAppendBytes(at)).toBe(1000);
+    limit = 'max-append-size=500, max-size=10000000';
+    await t.status(at, ctx());
+    expect(t.maxAppendBytes(at)).toBe(500);
+    expect(t.maxAppendBytes(upload(1_000_000, { url: URL_X }))).toBeUndefined(); // another upload
+  });
+
   it('an Upload-Limit max-size below the file: REJECTED', async () => {
     const { t } = transport(() => ({ status: 201, headers: { Location: '/files/new', 'Upload-Limit': 'max-size=100' } }));
     const out = await t.status(upload(1_000_000), ctx());

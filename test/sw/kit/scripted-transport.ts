@@ -38,6 +38,13 @@ export class ScriptedTransport implements Transport {
     return this.sendsReported;
   }
 
+  /** The most one append may carry, as a server would say (undefined: no limit). */
+  maxAppend: number | undefined;
+
+  maxAppendBytes(): number | undefined {
+    return this.maxAppend;
+  }
+
   supportsFileDigest(): boolean {
     return this.fileDigests;
   }
