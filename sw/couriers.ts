@@ -177,11 +177,6 @@ export class CourierHttpClient implements HttpClient {
     this.#credentials = credentials;
   }
 
-  /** A page is there to carry the next body, with its XHR's upload progress. */
-  reportsSent(): boolean {
-    return this.#pool.available;
-  }
-
   send(request: HttpRequest, options: SendOptions): Promise<HttpResponse> {
     if (request.body === undefined || !this.#pool.available) return this.#fallback.send(request, options);
     return this.#pool.send({ method: request.method, url: request.url, headers: request.headers, body: request.body, credentials: this.#credentials }, options);

@@ -108,24 +108,11 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     // A slice prepared ahead is used when the server is where we expected; otherwise it is
     // dropped once its hashing ends (the hasher's one buffer serves one slice at a time).
     if (ahead !== undefined && ahead.start !== offset) await ahead.ready.catch(() => undefined);
-    // A page carries this request (its XHR reports the bytes sent): nothing asks to cut the file
-    // for progress, so a file within one request's cap goes whole, as the picked `File`, which
-    // Chromium sends straight from disk where a slice streams through its browser process (plain
-    // XHR, 256 MiB: 240 MiB/s whole, 190 as 4 + 16 + 64 + 172 MiB slices). Not with a digest per
-    // chunk (it bounds a chunk's memory), nor before the file digest the completing request needs.
     // What one append may carry: the policy's cap, or less where the server said (IETF max-append-size).
     const serverCap = ctx.transport.maxAppendBytes?.(upload);
     const limits = serverCap === undefined || serverCap >= policy.maxBytes ? policy : { ...policy, maxBytes: serverCap };
-    const oneRequest = offset === 0 && ctx.hasher === undefined && digestReady && record.size <= limits.maxBytes && ctx.transport.reportsSent?.(upload) === true;
-    if (oneRequest && unasked && record.size > UNASKED_FIRST_CHUNK_MAX) {
-      // Too big to go unasked (a server holding this file id would have to read the refused body).
-      unasked = false;
-      lastOffset = -1; // the answer to this question is no stall
-      reply = await ask((c) => ctx.transport.status(upload, c), 0);
-      continue;
-    }
     // The unasked first request stays small: a server holding this file id refuses its body.
-    const size = oneRequest ? record.size : unasked ? Math.min(chunk.size, UNASKED_FIRST_CHUNK_MAX) : chunk.size;
+    const size = unasked ? Math.min(chunk.size, UNASKED_FIRST_CHUNK_MAX) : chunk.size;
     unasked = false;
     const slice = ahead?.start === offset ? ahead : prepare(file, offset, endBeforeDigest(offset, chunkEnd(offset, record.size, size, limits), record.size, digestReady), ctx.hasher);
     ahead = undefined;

@@ -36,11 +36,6 @@ export class HttpExchange {
     this.#corsProbe = options.corsProbe;
   }
 
-  /** Whether a request with a body sent now reports its bytes sent as they go (see HttpClient). */
-  reportsSent(): boolean {
-    return this.#http.reportsSent?.() ?? false;
-  }
-
   /** Never throws: an answer (whatever its status), aborted, a re-sync, or failed with NETWORK or CORS. */
   async send(request: HttpRequest, ctx: RequestContext): Promise<Exchange> {
     const what = `${request.method} ${pathOf(request.url)}`;

@@ -26,11 +26,6 @@ export interface SendOptions {
 /** Rejects when no answer came (network error, abort); any HTTP status resolves. */
 export interface HttpClient {
   send(request: HttpRequest, options: SendOptions): Promise<HttpResponse>;
-  /**
-   * Whether a request with a body sent now reports its bytes sent as they go (a page's
-   * XMLHttpRequest carries it); a worker's `fetch` does not.
-   */
-  reportsSent?(): boolean;
 }
 
 /** The worker's own client. */

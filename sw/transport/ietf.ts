@@ -34,10 +34,6 @@ export class IetfTransport implements Transport {
     this.#http = new HttpExchange(options);
   }
 
-  reportsSent(): boolean {
-    return this.#http.reportsSent();
-  }
-
   maxAppendBytes(upload: TransportUpload): number | undefined {
     const url = uploadUrl(upload);
     return url === undefined ? undefined : this.#maxAppend.get(url);

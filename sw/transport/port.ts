@@ -58,11 +58,6 @@ export interface Transport {
    * answers with its offset (a conflict the loop re-syncs from). Saves a round trip per file.
    */
   appendsFirst?(upload: TransportUpload): boolean;
-  /**
-   * Whether an append sent now reports its bytes sent as they go (a page carries it): the loop
-   * then need not cut the file into chunks to show progress.
-   */
-  reportsSent?(upload: TransportUpload): boolean;
   /** The most one append may carry for this upload, where its server said (the IETF draft's `max-append-size`). */
   maxAppendBytes?(upload: TransportUpload): number | undefined;
   /** How many bytes the server holds (creating the upload there first when the protocol needs it). */

@@ -31,10 +31,6 @@ export class ProtocolRouter implements Transport {
     return this.#of(upload).appendsFirst?.(upload) ?? false;
   }
 
-  reportsSent(upload: TransportUpload): boolean {
-    return this.#of(upload).reportsSent?.(upload) ?? false;
-  }
-
   maxAppendBytes(upload: TransportUpload): number | undefined {
     return this.#of(upload).maxAppendBytes?.(upload);
   }

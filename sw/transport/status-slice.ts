@@ -39,10 +39,6 @@ export class StatusSliceTransport implements Transport {
     return true;
   }
 
-  reportsSent(): boolean {
-    return this.#http.reportsSent?.() ?? false;
-  }
-
   /** Our server checks X-File-Digest; a classic server ignores the header (and checks nothing). */
   supportsFileDigest(): boolean {
     return true;

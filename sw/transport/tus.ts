@@ -50,10 +50,6 @@ export class TusTransport implements Transport {
     this.#digest = options.digest;
   }
 
-  reportsSent(): boolean {
-    return this.#http.reportsSent();
-  }
-
   async status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome> {
     const caps = await this.#discover(upload, ctx);
     if (!('extensions' in caps)) return caps;

@@ -5,10 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Courier, type LocksLike } from '../../src/courier.js';
 import { CourierGone, CourierHttpClient, CourierPool } from '../../sw/couriers.js';
 import type { HttpClient, HttpRequest } from '../../sw/transport/http-client.js';
-import { IetfTransport } from '../../sw/transport/ietf.js';
-import { ProtocolRouter } from '../../sw/transport/router.js';
 import { StatusSliceTransport } from '../../sw/transport/status-slice.js';
-import { TusTransport } from '../../sw/transport/tus.js';
 import { FakeClock, settle } from './kit/fake-clock.js';
 
 /** Exclusive Web Locks in memory; `crash(owner)` drops an owner's locks as a dying page would. */
@@ -177,21 +174,6 @@ describe('page-assisted uploads: courier and pool', () => {
     expect(pool.available).toBe(false);
     await client.send(req(), { signal: new AbortController().signal });
     expect(fallbackCalls).toHaveLength(1);
-  });
-
-  it('the client says a body would report its bytes sent only while a page is there to carry it; the transports pass it on', async () => {
-    const { page, client, locks, clock } = setup();
-    const transports = new ProtocolRouter({ 'status-slice': new StatusSliceTransport(client), tus: new TusTransport({ http: client, digest: false }), ietf: new IetfTransport({ http: client }) });
-    const upload = (protocol: 'status-slice' | 'tus' | 'ietf') => ({ id: 'u', fileId: 'f', name: 'f.bin', type: '', size: 1000, endpoint: 'http://127.0.0.1:9/upload', protocol });
-    expect(client.reportsSent()).toBe(false);
-    await page.offer();
-    await settle();
-    expect(client.reportsSent()).toBe(true);
-    expect((['status-slice', 'tus', 'ietf'] as const).map((p) => transports.reportsSent(upload(p)))).toEqual([true, true, true]);
-    locks.crash('page');
-    await clock.advance(1_000);
-    expect(client.reportsSent()).toBe(false);
-    expect(transports.reportsSent(upload('status-slice'))).toBe(false);
   });
 
   it('a page that answers then lets its job lock go is not taken for gone', async () => {

@@ -27,15 +27,8 @@ export class ScriptedTransport implements Transport {
   /** Whether a new upload may begin with an append at 0 (as status/slice does). */
   appendsAtZero = false;
 
-  /** Whether appends report their bytes sent as they go (as when a page carries them). */
-  sendsReported = false;
-
   appendsFirst(): boolean {
     return this.appendsAtZero;
-  }
-
-  reportsSent(): boolean {
-    return this.sendsReported;
   }
 
   /** The most one append may carry, as a server would say (undefined: no limit). */
