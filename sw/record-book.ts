@@ -98,8 +98,14 @@ export class RecordBook {
     this.#queuedAdds.add(id);
     const adding = this.#stores.then(async () => {
       this.#queuedAdds.delete(id);
-      // The record as it stands now: a cancel or a finish before this began is stored with the file.
-      const stored = await this.#store.add(this.#records.get(id) ?? record, file);
+      // The record as it stands now. Cancelled or finished before this began: its file is not
+      // needed any more (nor counted in the quota check), only its record.
+      const now = this.#records.get(id) ?? record;
+      if (now.state === 'cancelled' || now.state === 'done') {
+        await this.#store.put(now);
+        return now;
+      }
+      const stored = await this.#store.add(now, file);
       // How the file was kept is the store's word; the rest may have moved on meanwhile.
       const latest = this.#records.get(id);
       if (latest !== undefined) this.#records.set(id, { ...latest, storage: stored.storage });
