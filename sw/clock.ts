@@ -33,35 +33,15 @@ export interface Deadline {
 }
 
 export function deadline(clock: Clock, ms: number, parent: AbortSignal): Deadline {
-  const controller = new AbortController();
-  let expired = false;
-  const onParent = (): void => controller.abort(parent.reason);
-  const timer = clock.setTimeout(() => {
-    expired = true;
-    controller.abort(new DeadlineExceeded(ms));
-  }, ms);
-  if (parent.aborted) onParent();
-  else parent.addEventListener('abort', onParent, { once: true });
-  return {
-    signal: controller.signal,
-    get expired() {
-      return expired;
-    },
-    dispose() {
-      clock.clearTimeout(timer);
-      parent.removeEventListener('abort', onParent);
-    },
-  };
+  const timed = timedSignal(clock, ms, parent);
+  timed.arm();
+  return timed;
 }
 
 /** A signal that aborts when `parent` does, or when a body stops moving (see `stallWatch`). */
-export interface StallWatch {
-  readonly signal: AbortSignal;
-  /** True once the watch (not the parent) aborted the signal. */
-  readonly expired: boolean;
+export interface StallWatch extends Deadline {
   /** `sent` of `total` bytes are out: re-arms the watch, or disarms it once all are. */
   moved(sent: number, total: number): void;
-  dispose(): void;
 }
 
 /**
@@ -70,6 +50,22 @@ export interface StallWatch {
  * body is out (waiting for the answer is the request's own deadline).
  */
 export function stallWatch(clock: Clock, ms: number, parent: AbortSignal): StallWatch {
+  const timed = timedSignal(clock, ms, parent);
+  return {
+    signal: timed.signal,
+    get expired() {
+      return timed.expired;
+    },
+    moved(sent, total) {
+      timed.disarm();
+      if (!timed.signal.aborted && sent < total) timed.arm();
+    },
+    dispose: () => timed.dispose(),
+  };
+}
+
+/** What `deadline` and `stallWatch` share: a signal that follows `parent`, and a timer to (re)arm. */
+function timedSignal(clock: Clock, ms: number, parent: AbortSignal): Deadline & { arm(): void; disarm(): void } {
   const controller = new AbortController();
   let expired = false;
   let timer: unknown;
@@ -85,14 +81,14 @@ export function stallWatch(clock: Clock, ms: number, parent: AbortSignal): Stall
     get expired() {
       return expired;
     },
-    moved(sent, total) {
+    arm() {
       disarm();
-      if (controller.signal.aborted || sent >= total) return;
       timer = clock.setTimeout(() => {
         expired = true;
         controller.abort(new DeadlineExceeded(ms));
       }, ms);
     },
+    disarm,
     dispose() {
       disarm();
       parent.removeEventListener('abort', onParent);

@@ -231,7 +231,7 @@ export class RecordBook {
   /**
    * Resolves once the upload's writes queued so far are done (or failed), so the store holds its
    * record as memory holds it now; at once when its add has yet to begin, as that store writes
-   * the record as it then stands. Waits for one other file's store at most.
+   * the record as it then stands. Waits for at most one store in flight: its own or another file's.
    */
   written(id: string): Promise<void> {
     if (this.#queuedAdds.has(id)) return Promise.resolve();
