@@ -88,6 +88,20 @@ export const SETTINGS: readonly Setting[] = [
     (o, v) => (o.staticDir = v),
   ),
   whole('MAX_UPLOAD_SIZE', 0, String(DEFAULTS.maxUploadSize), 'largest upload accepted, in bytes (413 past it)', (o, n) => (o.maxUploadSize = n)),
+  whole(
+    'IETF_MIN_APPEND_SIZE',
+    1,
+    'none',
+    'IETF draft: the least bytes an append that does not complete its upload may carry (min-append-size; 400 below it)',
+    (o, n) => (o.ietfAppendSize = { ...o.ietfAppendSize, min: n }),
+  ),
+  whole(
+    'IETF_MAX_APPEND_SIZE',
+    1,
+    'none',
+    'IETF draft: the most bytes one append may carry (max-append-size; 413 past it)',
+    (o, n) => (o.ietfAppendSize = { ...o.ietfAppendSize, max: n }),
+  ),
   text(
     'CORS_ORIGINS',
     'none',

@@ -6,7 +6,7 @@ import { CompletionDelivery } from './completions.js';
 import { FileStore } from './file-store.js';
 import { UploadLimits } from './limits.js';
 import { WriterLocks } from './locks.js';
-import { DEFAULTS, type UploadServerOptions } from './options.js';
+import { DEFAULTS, checkAppendSize, type UploadServerOptions } from './options.js';
 import type { UploadStorage } from './storage.js';
 import type { ProtocolHandler } from './protocol.js';
 import { emptyResponse, errorResponse } from './responses.js';
@@ -66,6 +66,7 @@ export function createUploadCore(options: UploadServerOptions = {}): UploadCore 
     // A monotonic clock unless one is injected (tests drive the rate with it).
     now: options.clock ? () => clock.now() : () => performance.now(),
     maxUploadSize: options.maxUploadSize ?? DEFAULTS.maxUploadSize,
+    ietfAppendSize: checkAppendSize(options.ietfAppendSize),
     wallClock: () => clock.now(),
     staleAfterMs: interval > 0 ? staleAfterMs : undefined,
   });

@@ -38,7 +38,7 @@ export class UploadLimits {
     const max = this.#maxUploadSize;
     if (a.size !== undefined && a.size > max) throw at('TOO_LARGE', `the upload is larger than this server's limit of ${max} bytes`);
     const declared = a.held?.size ?? a.size;
-    const room = Math.min(declared ?? Number.POSITIVE_INFINITY, max) - a.start;
+    const room = Math.min(Math.min(declared ?? Number.POSITIVE_INFINITY, max) - a.start, a.maxBytes ?? Number.POSITIVE_INFINITY);
     if ((a.contentLength ?? 0) > room) throw at('TOO_LARGE');
 
     const { maxPartialUploads, maxPartialBytes } = this.#perNamespace;

@@ -20,12 +20,39 @@ export interface NamespaceLimits {
   readonly maxPartialBytes?: number;
 }
 
+/** Bounds on one append's body, in bytes (whole numbers ≥ 1, `min` ≤ `max`). */
+export interface AppendSizeLimits {
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** The bounds, checked: a RangeError names the first that is not a whole number ≥ 1, or a `min` above the `max`. */
+export function checkAppendSize(limits: AppendSizeLimits | undefined): AppendSizeLimits {
+  if (limits === undefined) return {};
+  for (const key of ['min', 'max'] as const) {
+    const n = limits[key];
+    if (n !== undefined && !(Number.isSafeInteger(n) && n >= 1)) throw new RangeError(`ietfAppendSize.${key} must be a whole number of bytes ≥ 1, got ${String(n)}`);
+  }
+  if (limits.min !== undefined && limits.max !== undefined && limits.min > limits.max) {
+    throw new RangeError(`ietfAppendSize.min (${limits.min}) is above ietfAppendSize.max (${limits.max}): no append short of the end could be taken`);
+  }
+  return { ...(limits.min === undefined ? {} : { min: limits.min }), ...(limits.max === undefined ? {} : { max: limits.max }) };
+}
+
 /** Configuration of the upload handler. Every field is optional. */
 export interface UploadServerOptions {
   /** Where the disk store keeps uploads. Default `./uploads`. Ignored when `storage` is given. */
   uploadDir?: string;
   /** Largest upload accepted, in bytes. Default 10 GiB. */
   maxUploadSize?: number;
+  /**
+   * Bounds on one append's body under the IETF draft, announced in `Upload-Limit` as
+   * `min-append-size`/`max-append-size`: an append over `max` bytes gets 413, one under `min` that
+   * does not complete the upload 400 (each append costs the disk an fsync: crumbs cost more than
+   * bytes). Checked against Content-Length; a body without one is cut at `max`, what arrived kept.
+   * tus and status/slice cannot tell a client such limits, so they do not apply there. Default none.
+   */
+  ietfAppendSize?: AppendSizeLimits;
   /** URL prefix of the API, e.g. `/api/files` → `/api/files/status`. Default `''`. */
   basePath?: string;
   /**

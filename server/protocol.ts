@@ -4,6 +4,7 @@
 // completion and onComplete delivery — live behind UploadServices, outside any protocol. CORS,
 // routing, authorize and HEAD are the core's (handler.ts).
 import type { Lease } from './locks.js';
+import type { AppendSizeLimits } from './options.js';
 import type { CompletedUpload, UploadRef, UploadStatus, UploadStorage } from './storage.js';
 import type { UploadRequest, UploadResponse } from './types.js';
 
@@ -39,12 +40,16 @@ export interface AppendRequest {
   readonly digest?: Uint8Array | undefined;
   /** Content-Length, when sent: lets limits refuse before a byte is read. */
   readonly contentLength?: number | undefined;
+  /** The most this one body may carry, where the protocol bounds it (bytes past it: TOO_LARGE). */
+  readonly maxBytes?: number | undefined;
 }
 
 export interface UploadServices {
   readonly storage: UploadStorage;
   /** Largest upload accepted, in bytes (what tus's Tus-Max-Size and the draft's max-size announce). */
   readonly maxUploadSize: number;
+  /** Bounds on one IETF append (the draft's min-append-size/max-append-size), checked. */
+  readonly ietfAppendSize: AppendSizeLimits;
   /**
    * When an unfinished upload written now is swept at the earliest (`at`, ms since epoch; `afterMs`
    * from now), or undefined when no sweep runs: what tus's Upload-Expires and the draft's max-age say.

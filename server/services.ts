@@ -7,6 +7,7 @@ import type { UploadLocks } from './locks.js';
 import type { UploadServices } from './protocol.js';
 import { storageKey, type UploadRef, type UploadStatus, type UploadStorage } from './storage.js';
 import type { Lease } from './locks.js';
+import type { AppendSizeLimits } from './options.js';
 import type { UploadResponse } from './types.js';
 
 export function createUploadServices(parts: {
@@ -19,16 +20,18 @@ export function createUploadServices(parts: {
   /** Measures the waits on the client for the minimum body rate. */
   now: () => number;
   maxUploadSize: number;
+  ietfAppendSize: AppendSizeLimits;
   /** Wall-clock ms since epoch, for expiry. */
   wallClock: () => number;
   /** How long an unfinished upload survives untouched; undefined when no sweep runs. */
   staleAfterMs: number | undefined;
 }): UploadServices {
-  const { storage, locks, limits, completions, deadlines, takeoverTimeoutMs, now, maxUploadSize, wallClock, staleAfterMs } = parts;
+  const { storage, locks, limits, completions, deadlines, takeoverTimeoutMs, now, maxUploadSize, ietfAppendSize, wallClock, staleAfterMs } = parts;
   const digests = new FileDigests();
   const services: UploadServices = {
     storage,
     maxUploadSize,
+    ietfAppendSize,
     expiry: () => (staleAfterMs === undefined ? undefined : { at: wallClock() + staleAfterMs, afterMs: staleAfterMs }),
     takeOver: (ref) => locks.acquire(storageKey(ref), takeoverTimeoutMs),
     body: (req, lease) => withDeadlines(req.body, AbortSignal.any([req.signal, lease.signal]), deadlines, now),

@@ -8,13 +8,15 @@ import { textError } from '../responses.js';
 import type { UploadResponse } from '../types.js';
 
 /**
- * `Upload-Limit`: the largest upload, and, on answers to a request that just wrote the upload,
+ * `Upload-Limit`: the largest upload, the bounds on one append where the operator set them, and, on answers to a request that just wrote the upload,
  * how long it lives untouched (`max-age`, counted from this answer; a HEAD does not extend it).
  */
 export function limitHeaders(services: UploadServices, written: boolean): Record<string, string> {
   const expiry = written ? services.expiry() : undefined;
   const maxAge = expiry === undefined ? {} : { 'max-age': Math.floor(expiry.afterMs / 1000) };
-  return { [UPLOAD_LIMIT.toLowerCase()]: formatUploadLimit({ 'max-size': services.maxUploadSize, ...maxAge }) };
+  const { min, max } = services.ietfAppendSize;
+  const append = { ...(max === undefined ? {} : { 'max-append-size': max }), ...(min === undefined ? {} : { 'min-append-size': min }) };
+  return { [UPLOAD_LIMIT.toLowerCase()]: formatUploadLimit({ 'max-size': services.maxUploadSize, ...append, ...maxAge }) };
 }
 
 export function stateHeaders(state: { offset: number; complete: boolean; size?: number | undefined }): Record<string, string> {
@@ -46,6 +48,12 @@ export function mismatchingOffset(expected: number, provided: number): UploadRes
 /** 400: the request's length values disagree with each other or with the one recorded. */
 export function inconsistentLength(detail: string): UploadResponse {
   return problem(400, 'SIZE_MISMATCH', { type: INCONSISTENT_LENGTH, title: 'inconsistent length values for upload', detail }, { [UPLOAD_COMPLETE.toLowerCase()]: '?0' });
+}
+
+/** 400: an append that does not complete the upload carries less than the server's min-append-size. */
+export function appendTooSmall(services: UploadServices, min: number, bytes: number): UploadResponse {
+  const err = new UploadServerError('BAD_REQUEST', `an append that does not complete the upload must carry at least ${min} bytes (Upload-Limit min-append-size); this one has ${bytes}`);
+  return textError(err, 400, { [UPLOAD_COMPLETE.toLowerCase()]: '?0', ...limitHeaders(services, false) });
 }
 
 /** Any other error, in text; every creation or append answer says the upload is not complete. */

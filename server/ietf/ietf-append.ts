@@ -7,7 +7,7 @@ import type { UploadRef, UploadStatus } from '../storage.js';
 import { underLease } from '../services.js';
 import type { UploadRequest, UploadResponse } from '../types.js';
 import { unknownUpload } from './ietf-delete.js';
-import { inconsistentLength, limitHeaders, mismatchingOffset, stateHeaders } from './ietf-answers.js';
+import { appendTooSmall, inconsistentLength, limitHeaders, mismatchingOffset, stateHeaders } from './ietf-answers.js';
 import { appendHeaders, type AppendHeaders } from './ietf-request.js';
 
 /** PATCH /files/<id>: an append, under the upload's lease (a takeover point). */
@@ -50,6 +50,13 @@ export async function appendIetf(
   const length = known[0];
   if (length !== undefined && length < start) return inconsistentLength(`the length ${length} is below the ${start} bytes held`);
   const empty = h.contentLength === 0;
+  // The operator's bounds on one append; "[min-append-size] does not apply to upload creation
+  // requests with no content, or to requests completing the upload".
+  const { min, max } = services.ietfAppendSize;
+  if (max !== undefined && (h.contentLength ?? 0) > max) {
+    throw new UploadServerError('TOO_LARGE', `one append may carry at most ${max} bytes (Upload-Limit max-append-size); this one has ${h.contentLength}`, { offset: start });
+  }
+  if (min !== undefined && !empty && !h.complete && h.contentLength !== undefined && h.contentLength < min) return appendTooSmall(services, min, h.contentLength);
   const { offset } = empty
     ? { offset: start }
     : await services.append(ref, req, lease, {
@@ -58,6 +65,7 @@ export async function appendIetf(
         size: held.size === undefined ? length : undefined,
         digest: h.digest,
         contentLength: h.contentLength,
+        maxBytes: max,
       });
   if (!h.complete) {
     return {
