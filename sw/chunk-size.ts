@@ -103,6 +103,21 @@ export function chunkEnd(offset: number, fileSize: number, chunkSize: number, po
   return end;
 }
 
+/**
+ * The policy appends run under once the server bounded them (the IETF draft's Upload-Limit): at
+ * most its `max`, at least its `min` — a server's minimum outranks our own cap (it is the server's
+ * cost to pay per append; we hold a bigger chunk). Undefined when no append short of the end can
+ * satisfy both (a `min` above the `max`).
+ */
+export function withServerLimits(policy: ChunkPolicy, limits: { readonly min?: number; readonly max?: number } | undefined): ChunkPolicy | undefined {
+  if (limits === undefined) return policy;
+  const { min, max } = limits;
+  if (min !== undefined && max !== undefined && min > max) return undefined;
+  const minBytes = Math.max(policy.minBytes, min ?? 0);
+  const maxBytes = Math.max(Math.min(policy.maxBytes, max ?? Infinity), min ?? 0);
+  return minBytes === policy.minBytes && maxBytes === policy.maxBytes ? policy : { ...policy, minBytes: Math.min(minBytes, maxBytes), maxBytes };
+}
+
 /** What a completing request holds back while the file digest it must carry is still being computed. */
 export const DIGEST_WAIT_PIECE = 1 * MiB;
 
@@ -110,12 +125,14 @@ export const DIGEST_WAIT_PIECE = 1 * MiB;
  * Where a chunk ends when the request that completes the upload must carry the whole file's
  * digest (a header, so known before the body goes): while the digest is still being computed,
  * a chunk that would complete the file stops `DIGEST_WAIT_PIECE` short, so the bulk travels now
- * and only that last piece waits for the digest.
+ * and only that last piece waits for the digest — unless the bulk would then be under the
+ * server's `minAppend` (the piece that completes the upload may be smaller, the bulk may not).
  */
-export function endBeforeDigest(start: number, end: number, fileSize: number, digestReady: boolean): number {
+export function endBeforeDigest(start: number, end: number, fileSize: number, digestReady: boolean, minAppend = 0): number {
   if (digestReady || end < fileSize) return end;
   const held = fileSize - DIGEST_WAIT_PIECE;
-  return held > start ? held : end;
+  // The bulk does not complete the upload: it must carry at least what the server asks of such an append.
+  return held > start && held - start >= minAppend ? held : end;
 }
 
 /** After a failed chunk: halve, so a flaky link wastes less on the next cut. */

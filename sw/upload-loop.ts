@@ -2,7 +2,7 @@
 // Talks to the server only through the Transport port and to time only through the Clock.
 // Returns instead of throwing; the dispatcher turns the outcome into a state.
 import { UploadError, toUploadError } from '../src/protocol/index.js';
-import { UNASKED_FIRST_CHUNK_MAX, afterChunk, afterFailure as smallerChunk, chunkEnd, endBeforeDigest, startWithoutDigest, type ChunkPolicy, type ChunkState } from './chunk-size.js';
+import { UNASKED_FIRST_CHUNK_MAX, afterChunk, afterFailure as smallerChunk, chunkEnd, endBeforeDigest, startWithoutDigest, withServerLimits, type ChunkPolicy, type ChunkState } from './chunk-size.js';
 import { abortOf, deadline, stallWatch, type Clock } from './clock.js';
 import type { UploadRecord } from './record.js';
 import type { SliceHasher } from './slice-hasher.js';
@@ -108,13 +108,19 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     // A slice prepared ahead is used when the server is where we expected; otherwise it is
     // dropped once its hashing ends (the hasher's one buffer serves one slice at a time).
     if (ahead !== undefined && ahead.start !== offset) await ahead.ready.catch(() => undefined);
-    // What one append may carry: the policy's cap, or less where the server said (IETF max-append-size).
-    const serverCap = ctx.transport.maxAppendBytes?.(upload);
-    const limits = serverCap === undefined || serverCap >= policy.maxBytes ? policy : { ...policy, maxBytes: serverCap };
+    // What one append may carry: the policy's bounds, within what the server said (IETF Upload-Limit).
+    const bounds = ctx.transport.appendLimits?.(upload);
+    const limits = withServerLimits(policy, bounds);
+    if (limits === undefined && record.size - offset > (bounds?.max ?? 0)) {
+      const error = new UploadError('REJECTED', `The server wants each append to carry at least ${bounds?.min} and at most ${bounds?.max} bytes (Upload-Limit): no append short of the end can`);
+      return end({ kind: 'failed', error });
+    }
+    const within = limits ?? { ...policy, minBytes: record.size - offset, maxBytes: record.size - offset }; // the rest in one completing append
     // The unasked first request stays small: a server holding this file id refuses its body.
-    const size = unasked ? Math.min(chunk.size, UNASKED_FIRST_CHUNK_MAX) : chunk.size;
+    const size = Math.max(unasked ? Math.min(chunk.size, UNASKED_FIRST_CHUNK_MAX) : chunk.size, within.minBytes);
     unasked = false;
-    const slice = ahead?.start === offset ? ahead : prepare(file, offset, endBeforeDigest(offset, chunkEnd(offset, record.size, size, limits), record.size, digestReady), ctx.hasher);
+    const slice =
+      ahead?.start === offset ? ahead : prepare(file, offset, endBeforeDigest(offset, chunkEnd(offset, record.size, size, within), record.size, digestReady, bounds?.min), ctx.hasher);
     ahead = undefined;
     let ready: Ready;
     try {
@@ -124,7 +130,7 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     }
     // Hash the next slice while this one travels: the digest costs no wall time on a fast link.
     if (ctx.hasher !== undefined && slice.end < record.size) {
-      ahead = prepare(file, slice.end, chunkEnd(slice.end, record.size, chunk.size, limits), ctx.hasher);
+      ahead = prepare(file, slice.end, chunkEnd(slice.end, record.size, Math.max(chunk.size, within.minBytes), within), ctx.hasher);
     }
     let whole: string | undefined;
     if (ctx.fileDigest !== undefined && slice.end === record.size) {

@@ -18,7 +18,7 @@ import {
 } from '../../src/protocol/ietf.js';
 import { HttpExchange, type HttpExchangeOptions, type ResponseFacts } from './exchange.js';
 import { failedAnswer, isSuccess, malformedAnswer } from './http-errors.js';
-import type { AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from './port.js';
+import type { AppendLimits, AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from './port.js';
 import { confirmed, created, forgotten, noLocation, otherLength, SMALL_FILE_BYTES, uploadUrl, withoutUrl } from './upload-url.js';
 
 const V = { [UPLOAD_DRAFT_INTEROP_VERSION]: String(INTEROP_VERSION) };
@@ -27,16 +27,16 @@ export type IetfOptions = HttpExchangeOptions;
 
 export class IetfTransport implements Transport {
   readonly #http: HttpExchange;
-  /** `Upload-Limit: max-append-size` by upload URL, as the server last said (creation or HEAD). */
-  readonly #maxAppend = new Map<string, number>();
+  /** `Upload-Limit`'s bounds on one append by upload URL, as the server last said (creation, HEAD or append). */
+  readonly #appendLimits = new Map<string, AppendLimits>();
 
   constructor(options: IetfOptions) {
     this.#http = new HttpExchange(options);
   }
 
-  maxAppendBytes(upload: TransportUpload): number | undefined {
+  appendLimits(upload: TransportUpload): AppendLimits | undefined {
     const url = uploadUrl(upload);
-    return url === undefined ? undefined : this.#maxAppend.get(url);
+    return url === undefined ? undefined : this.#appendLimits.get(url);
   }
 
   async status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome> {
@@ -79,6 +79,7 @@ export class IetfTransport implements Transport {
     const sent = await this.#http.send({ method: 'PATCH', url, headers, body: chunk.body }, ctx);
     if (sent.kind !== 'answer') return sent;
     const { res } = sent;
+    this.#noteLimit(url, res);
     if (res.status === 404 || res.status === 410) return forgotten(upload, res.status) ?? this.#create(withoutUrl(upload), ctx, undefined);
     // 409 carries the right offset: re-sync in one round trip.
     if (res.status === 409) return { kind: 'conflict', offset: parseSfInteger(res.header('Upload-Offset')), complete: false };
@@ -121,10 +122,16 @@ export class IetfTransport implements Transport {
     return { kind: 'offset', offset: parseSfInteger(res.header('Upload-Offset')) ?? 0, complete: false, remote };
   }
 
-  /** Keeps the server's `max-append-size` for the upload at `url` (a later answer may change it). */
+  /**
+   * Keeps the server's bounds on one append for the upload at `url`. An answer with `Upload-Limit`
+   * replaces what an earlier one said (limits can change); one without it changes nothing.
+   */
   #noteLimit(url: string, res: ResponseFacts): void {
-    const max = parseUploadLimit(res.header(UPLOAD_LIMIT))?.['max-append-size'];
-    if (max !== undefined && max > 0) this.#maxAppend.set(url, max);
+    const limit = parseUploadLimit(res.header(UPLOAD_LIMIT));
+    if (limit === undefined) return;
+    const max = limit['max-append-size'];
+    const min = limit['min-append-size'];
+    this.#appendLimits.set(url, { ...(max !== undefined && max > 0 ? { max } : {}), ...(min !== undefined && min > 0 ? { min } : {}) });
   }
 
   /** The answer to bytes sent: the final answer (Upload-Complete: ?1), or the offset acknowledged. */

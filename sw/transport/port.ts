@@ -26,6 +26,14 @@ export interface RequestContext {
   readonly onSent?: (bytes: number) => void;
 }
 
+/** A server's bounds on one append's body, in bytes. */
+export interface AppendLimits {
+  /** The most one append may carry. */
+  readonly max?: number;
+  /** The least an append that does not complete the upload may carry (one that completes it may carry less). */
+  readonly min?: number;
+}
+
 export interface AppendRequest {
   /** Where `body` starts in the file; the server must hold exactly this many bytes. */
   readonly start: number;
@@ -58,8 +66,11 @@ export interface Transport {
    * answers with its offset (a conflict the loop re-syncs from). Saves a round trip per file.
    */
   appendsFirst?(upload: TransportUpload): boolean;
-  /** The most one append may carry for this upload, where its server said (the IETF draft's `max-append-size`). */
-  maxAppendBytes?(upload: TransportUpload): number | undefined;
+  /**
+   * What one append may carry for this upload, where its server said (the IETF draft's
+   * `max-append-size` and `min-append-size`); undefined while nothing is known.
+   */
+  appendLimits?(upload: TransportUpload): AppendLimits | undefined;
   /** How many bytes the server holds (creating the upload there first when the protocol needs it). */
   status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome>;
   /** Sends bytes from `chunk.start`. */

@@ -1,7 +1,7 @@
 // The Transport the engine is given: each upload goes to the transport of its protocol (the one
 // its record names; records from before protocols existed are status/slice).
 import type { UploadProtocol } from '../../src/protocol/index.js';
-import type { AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from './port.js';
+import type { AppendLimits, AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from './port.js';
 
 export class ProtocolRouter implements Transport {
   readonly #transports: Readonly<Record<UploadProtocol, Transport>>;
@@ -31,8 +31,8 @@ export class ProtocolRouter implements Transport {
     return this.#of(upload).appendsFirst?.(upload) ?? false;
   }
 
-  maxAppendBytes(upload: TransportUpload): number | undefined {
-    return this.#of(upload).maxAppendBytes?.(upload);
+  appendLimits(upload: TransportUpload): AppendLimits | undefined {
+    return this.#of(upload).appendLimits?.(upload);
   }
 
   #of(upload: TransportUpload): Transport {

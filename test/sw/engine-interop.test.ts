@@ -15,7 +15,8 @@ import type { CompletedUpload } from '../../server/index.js';
 import { startFaultProxy, type FaultProxy } from '../../lab/fault-proxy.js';
 import { makeBytes, sha256 } from '../helpers/hash.js';
 import { until } from '../../lab/poll.js';
-import { MiB, TEST_CHUNK, addRequest, realServerKit, type RealServerKit } from './kit/real-server.js';
+import { KiB, MiB, TEST_CHUNK, addRequest, realServerKit, type RealServerKit } from './kit/real-server.js';
+import type { StartServerOptions } from '../../server/index.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -51,9 +52,9 @@ async function peerFile(dir: string, name: string): Promise<Buffer | undefined> 
 }
 
 /** Our server with onComplete recorded, behind a fault proxy, engines pointed at it. */
-async function ours(): Promise<{ kit: RealServerKit; completed: CompletedUpload[] }> {
+async function ours(options: StartServerOptions = {}): Promise<{ kit: RealServerKit; completed: CompletedUpload[] }> {
   const completed: CompletedUpload[] = [];
-  const kit = await realServerKit({ onComplete: (info) => void completed.push(info) });
+  const kit = await realServerKit({ ...options, onComplete: (info) => void completed.push(info) });
   cleanups.push(() => kit.close());
   return { kit, completed };
 }
@@ -112,6 +113,21 @@ describe('worker → our server over tus and the IETF draft', () => {
     expect(done.metadata).toMatchObject({ type: 'application/x-test', size: bytes.length });
     expect(sha256(await readFile(done.path))).toBe(sha256(bytes));
     expect(kit.proxy.stats().cuts).toBe(2);
+  });
+
+  it.each([[true], [false]])('ietf, digests %s: a server that bounds each append (min 600 KiB, max 1 MiB; our chunks 256 KiB) gets appends within them, through a cut, byte-identical', async (digest) => {
+    const { kit, completed } = await ours({ ietfAppendSize: { min: 600 * KiB, max: 1 * MiB } });
+    const engine = kit.engine({ protocol: 'ietf', endpoint: `${kit.proxy.url}/files/`, digest });
+    const bytes = makeBytes(3 * MiB + 1234, digest ? 23 : 24);
+    kit.proxy.cutAt([kit.proxy.stats().clientToServerBytes + 1_500_000]);
+    const view = await engine.handle(addRequest(bytes, `bounded-${digest}.bin`));
+    // The server answers 400 to an append under its minimum: the upload would fail REJECTED.
+    await until('done', () => ['done', 'failed'].includes(stateOf(engine, view.id)?.state ?? ''), 60_000);
+    expect(stateOf(engine, view.id)?.error).toBeUndefined();
+    const done = await until('onComplete', () => completed.find((c) => c.metadata.name === `bounded-${digest}.bin`));
+    expect(sha256(await readFile(done.path))).toBe(sha256(bytes));
+    expect(kit.proxy.stats().cuts).toBe(1);
+    expect(kit.requests.filter((r) => r.startsWith('PATCH ')).length).toBeGreaterThanOrEqual(4); // ≥ 3 appends of ≤ 1 MiB, and the cut one again
   });
 
   it.each([['tus'], ['ietf']] as const)('%s: the server forgot the upload (expired): the worker starts over from zero, once, and finishes', async (protocol) => {

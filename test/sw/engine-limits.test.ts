@@ -1,5 +1,5 @@
 // What bounds one request: a body whose bytes stop moving times out long before its deadline by
-// size, and a server's limit per append (IETF max-append-size) caps every append.
+// size, and a server's limits per append (IETF max-append-size, min-append-size) bound every append.
 import { describe, expect, it } from 'vitest';
 import { MiB } from '../../sw/chunk-size.js';
 import { engineKit } from './kit/engine-kit.js';
@@ -39,7 +39,7 @@ describe('limits of one request', () => {
   it('a server’s limit per append (IETF max-append-size) caps every append, the joined remainder included', async () => {
     const kit = engineKit();
     kit.transport.appendsAtZero = true;
-    kit.transport.maxAppend = 3 * MiB;
+    kit.transport.limits = { max: 3 * MiB };
     kit.transport.respondWith((call) => {
       if (call.kind !== 'append') return undefined;
       const reached = call.chunk!.start + call.chunk!.body.size;
@@ -51,5 +51,52 @@ describe('limits of one request', () => {
     const sizes = kit.transport.calls.filter((c) => c.kind === 'append').map((c) => c.chunk!.body.size);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(3 * MiB);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(10 * MiB);
+  });
+  /** Runs a file through a scripted server that acknowledges every append; the sizes of the appends sent. */
+  async function appendSizes(kit: ReturnType<typeof engineKit>, size: number): Promise<{ state: string; sizes: number[] }> {
+    kit.transport.appendsAtZero = true;
+    kit.transport.respondWith((call) => {
+      if (call.kind !== 'append') return undefined;
+      const reached = call.chunk!.start + call.chunk!.body.size;
+      return at(reached, reached === size);
+    });
+    const view = await kit.add(size, 'bounded.bin');
+    await kit.engine.whenIdle();
+    return { state: kit.view(view.id).state, sizes: kit.transport.calls.filter((c) => c.kind === 'append').map((c) => c.chunk!.body.size) };
+  }
+
+  it('a server’s min-append-size raises every append but the last (4 MiB first chunks become 6 MiB)', async () => {
+    const kit = engineKit();
+    kit.transport.limits = { min: 6 * MiB };
+    const { state, sizes } = await appendSizes(kit, 20 * MiB);
+    expect(state).toBe('done');
+    expect(sizes[0]).toBe(6 * MiB);
+    expect(sizes.slice(0, -1).every((n) => n >= 6 * MiB)).toBe(true);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(20 * MiB);
+  });
+
+  it('with a digest per chunk, a min-append-size above the 32 MiB cap is what each append carries', async () => {
+    const kit = engineKit({ digest: true });
+    kit.transport.limits = { min: 40 * MiB };
+    const { state, sizes } = await appendSizes(kit, 85 * MiB);
+    expect(state).toBe('done');
+    expect(sizes).toEqual([40 * MiB, 40 * MiB, 5 * MiB]); // the completing append may carry less
+    expect(kit.transport.calls.find((c) => c.kind === 'append')!.chunk!.sha256).toBeDefined();
+  });
+
+  it('a min-append-size above the max-append-size: REJECTED, unless the rest fits one completing append', async () => {
+    const refused = engineKit();
+    refused.transport.limits = { min: 8 * MiB, max: 4 * MiB };
+    const out = await appendSizes(refused, 20 * MiB);
+    expect(out).toEqual({ state: 'failed', sizes: [] });
+    const error = refused.events().find((e) => e.type === 'error');
+    expect(error?.type === 'error' && [error.error.code, error.error.message]).toEqual([
+      'REJECTED',
+      `The server wants each append to carry at least ${8 * MiB} and at most ${4 * MiB} bytes (Upload-Limit): no append short of the end can`,
+    ]);
+
+    const small = engineKit();
+    small.transport.limits = { min: 8 * MiB, max: 4 * MiB };
+    expect(await appendSizes(small, 3 * MiB)).toEqual({ state: 'done', sizes: [3 * MiB] });
   });
 });

@@ -40,20 +40,26 @@ describe('IetfTransport', () => {
     expect(f.calls[0]!.headers['content-disposition']).toContain("filename*=UTF-8''a%20b.jpg");
   });
 
-  it('Upload-Limit max-append-size, from the creation or a HEAD, is what one append may carry at that URL', async () => {
+  it('Upload-Limit max-append-size and min-append-size, from the creation, a HEAD or an append, bound each append at that URL', async () => {
     let limit = 'max-append-size=1000';
     const { t } = transport((c): Answer => {
       const headers: Record<string, string> = c.method === 'POST' ? { Location: '/files/new' } : { 'Upload-Offset': '0', 'Upload-Complete': '?0' };
-      return { status: c.method === 'POST' ? 201 : 204, headers: { ...headers, 'Upload-Limit': limit } };
+      return { status: c.method === 'POST' ? 201 : 204, headers: { ...headers, ...(limit === '' ? {} : { 'Upload-Limit': limit }) } };
     });
-    expect(t.maxAppendBytes(upload(1_000_000))).toBeUndefined(); // no URL yet
+    expect(t.appendLimits(upload(1_000_000))).toBeUndefined(); // no URL yet
     const created = await t.status(upload(1_000_000), ctx());
     const at = upload(1_000_000, created.kind === 'offset' ? { ...created.remote } : {});
-    expect(t.maxAppendBytes(at)).toBe(1000);
-    limit = 'max-append-size=500, max-size=10000000';
+    expect(t.appendLimits(at)).toEqual({ max: 1000 });
+    limit = 'max-append-size=500, min-append-size=100, max-size=10000000';
     await t.status(at, ctx());
-    expect(t.maxAppendBytes(at)).toBe(500);
-    expect(t.maxAppendBytes(upload(1_000_000, { url: URL_X }))).toBeUndefined(); // another upload
+    expect(t.appendLimits(at)).toEqual({ max: 500, min: 100 });
+    limit = 'min-append-size=200';
+    await t.append(at, { start: 0, body: new Blob([new Uint8Array(200)]) }, ctx());
+    expect(t.appendLimits(at)).toEqual({ min: 200 }); // a new Upload-Limit replaces the old one
+    limit = '';
+    await t.status(at, ctx());
+    expect(t.appendLimits(at)).toEqual({ min: 200 }); // an answer without one changes nothing
+    expect(t.appendLimits(upload(1_000_000, { url: URL_X }))).toBeUndefined(); // another upload
   });
 
   it('an Upload-Limit max-size below the file: REJECTED', async () => {

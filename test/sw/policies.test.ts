@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RECOVERY, UploadError, type UploadErrorCode, type UploadState } from '../../src/protocol/index.js';
-import { DEFAULT_CHUNK_POLICY, KiB, MiB, afterChunk, afterFailure, chunkEnd, endBeforeDigest, initialChunkState, startFromLinkRate, startWithoutDigest, type ChunkState } from '../../sw/chunk-size.js';
+import { DEFAULT_CHUNK_POLICY, KiB, MiB, afterChunk, afterFailure, chunkEnd, endBeforeDigest, initialChunkState, startFromLinkRate, startWithoutDigest, withServerLimits, type ChunkState } from '../../sw/chunk-size.js';
 import { ProgressThrottle } from '../../sw/progress-throttle.js';
 import { DEFAULT_RETRY_POLICY, afterFailure as afterRunFailure, retryDelay } from '../../sw/retry.js';
 import { isDue, nextWakeAt, pickNext, type Schedulable } from '../../sw/schedule.js';
@@ -177,8 +177,25 @@ describe('chunk size adapts to throughput', () => {
     { name: 'the completing chunk goes whole once the digest is known', start: 80 * MiB, end: 256 * MiB, ready: true, want: 256 * MiB },
     { name: 'the last piece itself waits for the digest', start: 255 * MiB, end: 256 * MiB, ready: false, want: 256 * MiB },
     { name: 'a file under 1 MiB goes whole', start: 0, end: 512 * KiB, ready: false, want: 512 * KiB },
-  ])('file digest: $name', ({ start, end, ready, want }) => {
-    expect(endBeforeDigest(start, end, end === 512 * KiB ? 512 * KiB : 256 * MiB, ready)).toBe(want);
+    { name: 'the bulk still goes first when it meets the server’s min-append-size', start: 250 * MiB, end: 256 * MiB, ready: false, min: 5 * MiB, want: 255 * MiB },
+    { name: 'a bulk under the server’s min-append-size waits with the last piece', start: 251 * MiB, end: 256 * MiB, ready: false, min: 5 * MiB, want: 256 * MiB },
+  ])('file digest: $name', ({ start, end, ready, min, want }) => {
+    expect(endBeforeDigest(start, end, end === 512 * KiB ? 512 * KiB : 256 * MiB, ready, min)).toBe(want);
+  });
+
+  it.each([
+    { name: 'no bounds: the policy itself', limits: undefined, want: { minBytes: p.minBytes, maxBytes: p.maxBytes } },
+    { name: 'a max below ours caps appends', limits: { max: 3 * MiB }, want: { minBytes: p.minBytes, maxBytes: 3 * MiB } },
+    { name: 'a max above ours changes nothing', limits: { max: 1024 * MiB }, want: { minBytes: p.minBytes, maxBytes: p.maxBytes } },
+    { name: 'a min raises the smallest append', limits: { min: 5 * MiB }, want: { minBytes: 5 * MiB, maxBytes: p.maxBytes } },
+    { name: 'a min above our cap outranks it', limits: { min: 40 * MiB }, want: { minBytes: 40 * MiB, maxBytes: 40 * MiB } },
+    { name: 'min and max together', limits: { min: 5 * MiB, max: 8 * MiB }, want: { minBytes: 5 * MiB, maxBytes: 8 * MiB } },
+  ])('server bounds: $name', ({ limits, want }) => {
+    expect(withServerLimits(p, limits)).toMatchObject(want);
+  });
+
+  it('server bounds that no append short of the end can meet (min above max) are undefined', () => {
+    expect(withServerLimits(p, { min: 9 * MiB, max: 8 * MiB })).toBeUndefined();
   });
 });
 

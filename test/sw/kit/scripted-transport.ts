@@ -1,7 +1,7 @@
 // A Transport the test drives step by step, in the spirit of tus-js-client's TestHttpStack: the
 // test awaits the engine's next request, looks at it, and answers it. Or it sets a responder
 // that answers every request at once (a server that is down, say).
-import type { AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from '../../../sw/transport/port.js';
+import type { AppendLimits, AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from '../../../sw/transport/port.js';
 
 export interface Call {
   readonly kind: 'status' | 'append' | 'cancel';
@@ -31,11 +31,11 @@ export class ScriptedTransport implements Transport {
     return this.appendsAtZero;
   }
 
-  /** The most one append may carry, as a server would say (undefined: no limit). */
-  maxAppend: number | undefined;
+  /** What one append may carry, as a server would say (undefined: no limit). */
+  limits: AppendLimits | undefined;
 
-  maxAppendBytes(): number | undefined {
-    return this.maxAppend;
+  appendLimits(): AppendLimits | undefined {
+    return this.limits;
   }
 
   supportsFileDigest(): boolean {
