@@ -1,6 +1,7 @@
 // The page's `add(files)` against the real engine (a fake worker scope, a held store, a scripted
 // transport): four files are with the worker at once, answers keep the files' order, and a file
-// that cannot be stored is named in the error while the others stay added.
+// that cannot be stored is named in the error while the others stay added; after a worker restart
+// the courier offer reaches the new instance before the add.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UploadError } from '../../src/protocol/errors.js';
 import { createUploader, type Uploader } from '../../src/uploader.js';
@@ -106,5 +107,44 @@ describe('Uploader.add(files)', () => {
     const error = await uploader.add(file('huge.bin', 3 * MiB)).catch((e: unknown) => e);
     expect((error as UploadError).code).toBe('QUOTA_EXCEEDED');
     expect((error as UploadError).message).toMatch(/^The file needs/);
+  });
+});
+
+describe('Uploader.add(files) after the worker restarted', () => {
+  it('the page offers its courier to the new instance before the add reaches it', async () => {
+    const store = new HeldStore();
+    store.hold = false;
+    // Two engines on one store: the first as the worker was, the second as the browser started it again.
+    const first = engineKit({ store, concurrency: 1 });
+    let n = 0;
+    const second = engineKit({ store, concurrency: 1, newId: () => `restarted-${++n}` });
+    let current = first;
+    const seen: string[] = [];
+    const container = Object.assign(new EventTarget(), { startMessages: () => undefined });
+    const worker = Object.assign(new EventTarget(), {
+      scriptURL: 'http://127.0.0.1:9/sw.js',
+      state: 'activated',
+      postMessage(message: { kind?: string; request?: { type?: string } }, transfer: Transferable[] = []) {
+        seen.push(message.kind === 'resilient-upload:request' ? message.request!.type! : message.kind!);
+        current.scope.scope.dispatchEvent(new FakeExtendableEvent('message', { data: message, ports: transfer, source: null }));
+      },
+    });
+    const registration = Object.assign(new EventTarget(), { active: worker, installing: null, waiting: null });
+    for (const kit of [first, second]) {
+      kit.scope.scope.clients.matchAll.mockImplementation(async () => [{ postMessage: (data: unknown) => container.dispatchEvent(new MessageEvent('message', { data })) }]);
+    }
+    vi.stubGlobal('navigator', { serviceWorker: container });
+    uploader = await createUploader({ registration: registration as unknown as ServiceWorkerRegistration, pageAssist: true, persist: false, keepAliveMs: 0 });
+    expect(seen).toEqual(['handshake', 'hello', 'ping', 'resilient-upload:courier']);
+
+    seen.length = 0;
+    current = second; // the browser stopped the worker and started it again: a new instance
+    await uploader.add(file('after.bin'));
+    expect(seen).toEqual(['ping', 'resilient-upload:courier', 'add']);
+    expect(second.engine.views().map((v) => v.name)).toEqual(['after.bin']);
+
+    seen.length = 0;
+    await uploader.add(file('again.bin')); // the same instance: no second offer
+    expect(seen).toEqual(['ping', 'add']);
   });
 });
