@@ -38,11 +38,17 @@ export class UploadLimits {
     const max = this.#maxUploadSize;
     if (a.size !== undefined && a.size > max) throw at('TOO_LARGE', `the upload is larger than this server's limit of ${max} bytes`);
     const declared = a.held?.size ?? a.size;
-    const room = Math.min(Math.min(declared ?? Number.POSITIVE_INFINITY, max) - a.start, a.maxBytes ?? Number.POSITIVE_INFINITY);
+    const toLimit = Math.min(declared ?? Number.POSITIVE_INFINITY, max) - a.start;
+    const room = Math.min(toLimit, a.maxBytes ?? Number.POSITIVE_INFINITY);
     if ((a.contentLength ?? 0) > room) throw at('TOO_LARGE');
+    // Where the protocol's cap on one body, not the upload's size, stops a body: say so.
+    const byCap = (err: unknown): unknown =>
+      a.maxBytes !== undefined && a.maxBytes < toLimit && err instanceof UploadServerError && err.code === 'TOO_LARGE'
+        ? new UploadServerError('TOO_LARGE', `one request may carry at most ${a.maxBytes} bytes; the bytes up to it were kept`, { offset: err.offset ?? a.start })
+        : err;
 
     const { maxPartialUploads, maxPartialBytes } = this.#perNamespace;
-    if (maxPartialUploads === undefined && maxPartialBytes === undefined) return { maxBytes: room, explain: (e) => e, release: () => undefined };
+    if (maxPartialUploads === undefined && maxPartialBytes === undefined) return { maxBytes: room, explain: byCap, release: () => undefined };
     const usage = await this.#storage.usage(ref.namespace);
     // From here to the reservation nothing awaits: concurrent admissions see each other's.
     const reserved = this.#reserved.get(ref.namespace) ?? { uploads: 0, bytes: 0 };
@@ -83,7 +89,7 @@ export class UploadLimits {
           ? new UploadServerError('TOO_MANY_BYTES', `this client's unfinished uploads hold ${maxPartialBytes} bytes, the most allowed`, {
               offset: err.offset ?? a.start,
             })
-          : err,
+          : byCap(err),
       release: () => {
         if (released) return;
         released = true;

@@ -50,13 +50,8 @@ export async function appendIetf(
   const length = known[0];
   if (length !== undefined && length < start) return inconsistentLength(`the length ${length} is below the ${start} bytes held`);
   const empty = h.contentLength === 0;
-  // The operator's bounds on one append; "[min-append-size] does not apply to upload creation
-  // requests with no content, or to requests completing the upload".
-  const { min, max } = services.ietfAppendSize;
-  if (max !== undefined && (h.contentLength ?? 0) > max) {
-    throw new UploadServerError('TOO_LARGE', `one append may carry at most ${max} bytes (Upload-Limit max-append-size); this one has ${h.contentLength}`, { offset: start });
-  }
-  if (min !== undefined && !empty && !h.complete && h.contentLength !== undefined && h.contentLength < min) return appendTooSmall(services, min, h.contentLength);
+  const refused = outOfBounds(h, services, start);
+  if (refused !== undefined) return refused;
   const { offset } = empty
     ? { offset: start }
     : await services.append(ref, req, lease, {
@@ -65,7 +60,7 @@ export async function appendIetf(
         size: held.size === undefined ? length : undefined,
         digest: h.digest,
         contentLength: h.contentLength,
-        maxBytes: max,
+        maxBytes: services.ietfAppendSize.max,
       });
   if (!h.complete) {
     return {
@@ -77,6 +72,21 @@ export async function appendIetf(
   if (length !== undefined && offset !== length) return inconsistentLength(`the upload was marked complete at ${offset} bytes, its length is ${length}`);
   await services.complete(ref);
   return finalAnswer(offset, location);
+}
+
+/**
+ * The operator's bounds on one append, by Content-Length: over max-append-size throws TOO_LARGE
+ * (413 with Upload-Limit), under min-append-size answers 400. "[min-append-size] does not apply to
+ * upload creation requests with no content, or to requests completing the upload." A body without
+ * Content-Length is cut at the max as it is read (services.append's maxBytes).
+ */
+export function outOfBounds(h: AppendHeaders, services: UploadServices, start: number): UploadResponse | undefined {
+  const { min, max } = services.ietfAppendSize;
+  if (max !== undefined && (h.contentLength ?? 0) > max) {
+    throw new UploadServerError('TOO_LARGE', `one append may carry at most ${max} bytes (Upload-Limit max-append-size); this one has ${h.contentLength}`, { offset: start });
+  }
+  if (min !== undefined && !h.complete && h.contentLength !== undefined && h.contentLength > 0 && h.contentLength < min) return appendTooSmall(services, min, h.contentLength);
+  return undefined;
 }
 
 /**

@@ -2,14 +2,14 @@
 // The upload exists before any byte is read, so the 104 can name it and a client that lost the
 // connection can ask it where it stands.
 import { INTEROP_VERSION, UPLOAD_DRAFT_INTEROP_VERSION } from '../../src/protocol/ietf.js';
-import { UploadServerError } from '../errors.js';
+import { UploadServerError, toServerError } from '../errors.js';
 import type { UploadServices } from '../protocol.js';
 import { emptyBody, underLease } from '../services.js';
 import { describeFile, type UploadStatus } from '../storage.js';
 import type { UploadRequest, UploadResponse } from '../types.js';
 import { newUploadToken, serverNamedRef, uploadPath } from '../upload-ids.js';
-import { inconsistentLength, limitHeaders } from './ietf-answers.js';
-import { appendIetf } from './ietf-append.js';
+import { ietfError, inconsistentLength, limitHeaders } from './ietf-answers.js';
+import { appendIetf, outOfBounds } from './ietf-append.js';
 import { creationHeaders, describedBy } from './ietf-request.js';
 
 export async function createIetf(req: UploadRequest, namespace: string, services: UploadServices): Promise<UploadResponse> {
@@ -21,6 +21,9 @@ export async function createIetf(req: UploadRequest, namespace: string, services
   if (length !== undefined && length > services.maxUploadSize) {
     throw new UploadServerError('TOO_LARGE', `the upload is larger than this server's limit of ${services.maxUploadSize} bytes`);
   }
+  // Checked before the upload exists: a refused creation names no Location, so it must leave nothing.
+  const refused = outOfBounds(h, services, 0);
+  if (refused !== undefined) return refused;
   const token = newUploadToken();
   const ref = serverNamedRef(namespace, token);
   const location = `${req.basePath ?? ''}${uploadPath(token)}`;
@@ -31,7 +34,14 @@ export async function createIetf(req: UploadRequest, namespace: string, services
       req.inform?.(104, { location, ...limitHeaders(services, true), [UPLOAD_DRAFT_INTEROP_VERSION.toLowerCase()]: String(INTEROP_VERSION) });
     }
     const held: UploadStatus = { offset: 0, size: length, complete: false, name };
-    return appendIetf(req, ref, lease, held, h, services, location);
+    try {
+      return await appendIetf(req, ref, lease, held, h, services, location);
+    } catch (err) {
+      // The upload exists now (and may hold what arrived, e.g. a body without Content-Length cut
+      // at max-append-size): the refusal names it, so the client can resume or delete it.
+      const answer = ietfError(toServerError(err), services);
+      return { ...answer, headers: { ...answer.headers, location } };
+    }
   });
 }
 

@@ -1,7 +1,9 @@
 // The operator's bounds on one IETF append (ietfAppendSize → Upload-Limit min-append-size and
 // max-append-size), at the real server over loopback: announced, enforced by Content-Length with a
 // reason, a body without one cut at the max with what arrived kept, and refused when contradictory.
+import { readdir } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUploadHandler } from '../../server/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -30,12 +32,12 @@ async function created(length: number): Promise<string> {
   return abs(r.headers['location']!);
 }
 
-/** A PATCH whose body goes chunked (no Content-Length): the server learns its size only by reading it. */
-function chunkedAppend(url: string, offset: number, body: Uint8Array): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+/** A request whose body goes chunked (no Content-Length): the server learns its size only by reading it. */
+function chunked(method: string, url: string, headers: Record<string, string>, body: Uint8Array): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = request(
-      { method: 'PATCH', hostname: u.hostname, port: u.port, path: u.pathname, headers: { ...PARTIAL, 'Upload-Draft-Interop-Version': '8', 'Upload-Offset': String(offset), 'Upload-Complete': '?0', 'Transfer-Encoding': 'chunked' } },
+      { method, hostname: u.hostname, port: u.port, path: u.pathname, headers: { 'Upload-Draft-Interop-Version': '8', 'Sec-Fetch-Mode': 'cors', ...headers, 'Transfer-Encoding': 'chunked' } },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -47,6 +49,9 @@ function chunkedAppend(url: string, offset: number, body: Uint8Array): Promise<{
     req.end(body);
   });
 }
+
+/** How many unfinished uploads the disk store holds. */
+const partials = async (): Promise<number> => (await readdir(join(srv.dir, 'uploads', 'partial')).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).length;
 
 describe('ietfAppendSize: the bounds on one append', () => {
   it('are announced in Upload-Limit: OPTIONS, creation, HEAD and append answers', async () => {
@@ -83,12 +88,40 @@ describe('ietfAppendSize: the bounds on one append', () => {
     expect((await append(url, 0, randomData(MAX), false)).status).toBe(204);
   });
 
-  it('a body without Content-Length is cut at max-append-size: 413, the bytes up to it kept', async () => {
+  it('a completing append over max-append-size: 413 too', async () => {
+    const url = await created(MAX + 1);
+    expect((await append(url, 0, randomData(MAX + 1), true)).status).toBe(413);
+    expect((await head(url)).headers['upload-offset']).toBe('0');
+  });
+
+  it('a body without Content-Length is cut at max-append-size: 413 saying so, the bytes up to it kept', async () => {
     const data = randomData(8000);
     const url = await created(data.length);
-    const r = await chunkedAppend(url, 0, data);
+    const r = await chunked('PATCH', url, { ...PARTIAL, 'Upload-Offset': '0', 'Upload-Complete': '?0' }, data);
     expect(r.status).toBe(413);
+    expect(r.text).toContain(`one request may carry at most ${MAX} bytes; the bytes up to it were kept`);
+    expect(r.headers['upload-offset']).toBe(String(MAX));
     expect((await head(url)).headers['upload-offset']).toBe(String(MAX));
+  });
+
+  it('a creation whose body breaks the bounds is refused before the upload exists: no Location, nothing left behind', async () => {
+    const before = await partials();
+    const small = await draftRequest({ method: 'POST', url: `${srv.url}/files/`, headers: { 'Upload-Complete': '?0', 'Upload-Length': '3000' }, body: randomData(10) });
+    expect(small.status).toBe(400);
+    const big = await draftRequest({ method: 'POST', url: `${srv.url}/files/`, headers: { 'Upload-Complete': '?1' }, body: randomData(MAX + 1) });
+    expect(big.status).toBe(413);
+    for (const r of [small, big]) expect(r.headers['location']).toBeUndefined();
+    expect(await partials()).toBe(before);
+  });
+
+  it('a creation without Content-Length cut at max-append-size: 413 with the Location of what was kept, to resume from', async () => {
+    const data = randomData(8000);
+    const r = await chunked('POST', `${srv.url}/files/`, { 'Upload-Complete': '?0', 'Upload-Length': String(data.length) }, data);
+    expect(r.status).toBe(413);
+    const url = abs(String(r.headers['location']));
+    expect((await head(url)).headers['upload-offset']).toBe(String(MAX));
+    const last = await append(url, MAX, data.subarray(MAX), true);
+    expect(last.status).toBe(200);
   });
 
   it('a min above the max is refused when the handler is made, naming both', () => {
