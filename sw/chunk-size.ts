@@ -106,13 +106,14 @@ export function chunkEnd(offset: number, fileSize: number, chunkSize: number, po
 /**
  * The policy appends run under once the server bounded them (the IETF draft's Upload-Limit): at
  * most its `max`, at least its `min` — a server's minimum outranks our own cap (it is the server's
- * cost to pay per append; we hold a bigger chunk). Undefined when no append short of the end can
- * satisfy both (a `min` above the `max`).
+ * cost to pay per append; we hold a bigger chunk), up to `maxBytesWithoutDigest`, the most one
+ * request ever carries. Undefined when no append short of the end can satisfy them (a `min` above
+ * the `max`, or above that ceiling).
  */
 export function withServerLimits(policy: ChunkPolicy, limits: { readonly min?: number; readonly max?: number } | undefined): ChunkPolicy | undefined {
   if (limits === undefined) return policy;
   const { min, max } = limits;
-  if (min !== undefined && max !== undefined && min > max) return undefined;
+  if (min !== undefined && min > Math.min(max ?? Infinity, policy.maxBytesWithoutDigest)) return undefined;
   const minBytes = Math.max(policy.minBytes, min ?? 0);
   const maxBytes = Math.max(Math.min(policy.maxBytes, max ?? Infinity), min ?? 0);
   return minBytes === policy.minBytes && maxBytes === policy.maxBytes ? policy : { ...policy, minBytes: Math.min(minBytes, maxBytes), maxBytes };

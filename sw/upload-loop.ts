@@ -105,22 +105,32 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     if (offset > record.size) {
       return end({ kind: 'failed', error: new UploadError('REJECTED', `The server holds ${offset} bytes of a ${record.size}-byte file`) });
     }
-    // A slice prepared ahead is used when the server is where we expected; otherwise it is
-    // dropped once its hashing ends (the hasher's one buffer serves one slice at a time).
-    if (ahead !== undefined && ahead.start !== offset) await ahead.ready.catch(() => undefined);
     // What one append may carry: the policy's bounds, within what the server said (IETF Upload-Limit).
     const bounds = ctx.transport.appendLimits?.(upload);
     const limits = withServerLimits(policy, bounds);
-    if (limits === undefined && record.size - offset > (bounds?.max ?? 0)) {
-      const error = new UploadError('REJECTED', `The server wants each append to carry at least ${bounds?.min} and at most ${bounds?.max} bytes (Upload-Limit): no append short of the end can`);
-      return end({ kind: 'failed', error });
+    const rest = record.size - offset;
+    if (limits === undefined && rest > Math.min(bounds?.max ?? Infinity, policy.maxBytesWithoutDigest)) {
+      const min = bounds?.min ?? 0;
+      const why =
+        bounds?.max !== undefined && min > bounds.max
+          ? `at least ${min} and at most ${bounds.max} bytes (Upload-Limit): no append short of the end can`
+          : `at least ${min} bytes (Upload-Limit min-append-size), more than the ${policy.maxBytesWithoutDigest} this worker puts in one request`;
+      return end({ kind: 'failed', error: new UploadError('REJECTED', `The server wants each append to carry ${why}`) });
     }
-    const within = limits ?? { ...policy, minBytes: record.size - offset, maxBytes: record.size - offset }; // the rest in one completing append
+    const within = limits ?? { ...policy, minBytes: rest, maxBytes: rest }; // the rest in one completing append
+    // A slice prepared ahead is used when the server is where we expected and the server's bounds
+    // (they may have changed) still take it; otherwise it is dropped once its hashing ends (the
+    // hasher's one buffer serves one slice at a time).
+    const fits = (s: Slice): boolean => s.start === offset && (s.end === record.size || (s.end - s.start >= within.minBytes && s.end - s.start <= within.maxBytes));
+    if (ahead !== undefined && !fits(ahead)) {
+      await ahead.ready.catch(() => undefined);
+      ahead = undefined;
+    }
     // The unasked first request stays small: a server holding this file id refuses its body.
     const size = Math.max(unasked ? Math.min(chunk.size, UNASKED_FIRST_CHUNK_MAX) : chunk.size, within.minBytes);
     unasked = false;
     const slice =
-      ahead?.start === offset ? ahead : prepare(file, offset, endBeforeDigest(offset, chunkEnd(offset, record.size, size, within), record.size, digestReady, bounds?.min), ctx.hasher);
+      ahead !== undefined ? ahead : prepare(file, offset, endBeforeDigest(offset, chunkEnd(offset, record.size, size, within), record.size, digestReady, bounds?.min), ctx.hasher);
     ahead = undefined;
     let ready: Ready;
     try {

@@ -80,6 +80,8 @@ export class IetfTransport implements Transport {
     if (sent.kind !== 'answer') return sent;
     const { res } = sent;
     this.#noteLimit(url, res);
+    // Refused for bounds the server announces now (its limits changed): re-sync, the loop sizes the next append by them.
+    if (brokeBounds(res, chunk.body.size, last)) return { kind: 'conflict', offset: undefined, complete: false };
     if (res.status === 404 || res.status === 410) return forgotten(upload, res.status) ?? this.#create(withoutUrl(upload), ctx, undefined);
     // 409 carries the right offset: re-sync in one round trip.
     if (res.status === 409) return { kind: 'conflict', offset: parseSfInteger(res.header('Upload-Offset')), complete: false };
@@ -110,6 +112,8 @@ export class IetfTransport implements Transport {
     const location = res.header('Location');
     const remote = location === null ? undefined : created(location, upload);
     if (whole !== undefined) {
+      // A small file sent whole before the server's bounds were known, and refused for them: create it empty, then append within them.
+      if (brokeBounds(res, whole.body.size, true) && tooLarge(res, upload) === undefined) return this.#create(upload, ctx, undefined);
       const answer = this.#appended(res, upload, upload.size);
       // Not completed after all (the server kept part of it): resume at its Location.
       return answer.kind === 'offset' && !answer.complete && remote !== undefined ? { ...answer, remote } : answer;
@@ -147,6 +151,15 @@ export class IetfTransport implements Transport {
     // Upload-Offset is optional in append answers: a 2xx acknowledges the whole body.
     return { kind: 'offset', offset: parseSfInteger(res.header('Upload-Offset')) ?? end, complete: false, ...confirmed(upload) };
   }
+}
+
+/** A 400 or 413 whose Upload-Limit bounds one append so that a body of `bytes` (completing the upload or not) breaks them. */
+function brokeBounds(res: ResponseFacts, bytes: number, completes: boolean): boolean {
+  if (res.status !== 400 && res.status !== 413) return false;
+  const limit = parseUploadLimit(res.header(UPLOAD_LIMIT));
+  const max = limit?.['max-append-size'];
+  const min = limit?.['min-append-size'];
+  return (max !== undefined && bytes > max) || (!completes && min !== undefined && bytes > 0 && bytes < min);
 }
 
 /** `Upload-Limit: max-size` below this file: the client "SHOULD stop ... and cancel the upload". */

@@ -117,7 +117,9 @@ describe('worker → our server over tus and the IETF draft', () => {
 
   it.each([[true], [false]])('ietf, digests %s: a server that bounds each append (min 600 KiB, max 1 MiB; our chunks 256 KiB) gets appends within them, through a cut, byte-identical', async (digest) => {
     const { kit, completed } = await ours({ ietfAppendSize: { min: 600 * KiB, max: 1 * MiB } });
-    const engine = kit.engine({ protocol: 'ietf', endpoint: `${kit.proxy.url}/files/`, digest });
+    // The kit's chunks are 256 KiB, and so is the most one request carries: let that be 4 MiB, above the server's min.
+    const chunk = { minBytes: TEST_CHUNK, maxBytes: TEST_CHUNK, maxBytesWithoutDigest: 4 * MiB, initialBytes: TEST_CHUNK, initialBytesWithoutDigest: TEST_CHUNK, granularity: 64 * KiB };
+    const engine = kit.engine({ protocol: 'ietf', endpoint: `${kit.proxy.url}/files/`, digest, chunk });
     const bytes = makeBytes(3 * MiB + 1234, digest ? 23 : 24);
     kit.proxy.cutAt([kit.proxy.stats().clientToServerBytes + 1_500_000]);
     const view = await engine.handle(addRequest(bytes, `bounded-${digest}.bin`));
@@ -128,6 +130,19 @@ describe('worker → our server over tus and the IETF draft', () => {
     expect(sha256(await readFile(done.path))).toBe(sha256(bytes));
     expect(kit.proxy.stats().cuts).toBe(1);
     expect(kit.requests.filter((r) => r.startsWith('PATCH ')).length).toBeGreaterThanOrEqual(4); // ≥ 3 appends of ≤ 1 MiB, and the cut one again
+  });
+
+  it('ietf: a small file sent whole with its creation to a server whose max-append-size is below it: created empty, then appended within it', async () => {
+    const { kit, completed } = await ours({ ietfAppendSize: { max: 64 * KiB } });
+    const engine = kit.engine({ protocol: 'ietf', endpoint: `${kit.proxy.url}/files/`, digest: true });
+    const bytes = makeBytes(200 * KiB, 25);
+    const view = await engine.handle(addRequest(bytes, 'small-bounded.bin'));
+    await until('done', () => ['done', 'failed'].includes(stateOf(engine, view.id)?.state ?? ''), 60_000);
+    expect(stateOf(engine, view.id)?.error).toBeUndefined();
+    const done = await until('onComplete', () => completed.find((c) => c.metadata.name === 'small-bounded.bin'));
+    expect(sha256(await readFile(done.path))).toBe(sha256(bytes));
+    expect(kit.requests.filter((r) => r.startsWith('POST ')).length).toBe(2); // the whole file refused, then the empty creation
+    expect(kit.requests.filter((r) => r.startsWith('PATCH ')).length).toBe(4); // 200 KiB in appends of at most 64 KiB
   });
 
   it.each([['tus'], ['ietf']] as const)('%s: the server forgot the upload (expired): the worker starts over from zero, once, and finishes', async (protocol) => {

@@ -99,4 +99,38 @@ describe('limits of one request', () => {
     small.transport.limits = { min: 8 * MiB, max: 4 * MiB };
     expect(await appendSizes(small, 3 * MiB)).toEqual({ state: 'done', sizes: [3 * MiB] });
   });
+
+  it('a min-append-size above the most one request carries: REJECTED, unless the rest fits one completing append', async () => {
+    const chunk = { maxBytesWithoutDigest: 8 * MiB };
+    const refused = engineKit({ chunk });
+    refused.transport.limits = { min: 10 * MiB };
+    expect(await appendSizes(refused, 20 * MiB)).toEqual({ state: 'failed', sizes: [] });
+    const error = refused.events().find((e) => e.type === 'error');
+    expect(error?.type === 'error' && error.error.message).toBe(`The server wants each append to carry at least ${10 * MiB} bytes (Upload-Limit min-append-size), more than the ${8 * MiB} this worker puts in one request`);
+
+    const small = engineKit({ chunk });
+    small.transport.limits = { min: 10 * MiB };
+    expect(await appendSizes(small, 7 * MiB)).toEqual({ state: 'done', sizes: [7 * MiB] });
+  });
+
+  it('bounds that change mid-upload: the slice hashed ahead under the old ones is not sent; the next append fits the new', async () => {
+    const kit = engineKit({ digest: true });
+    kit.transport.appendsAtZero = true;
+    const view = await kit.add(10 * MiB, 'changing.bin');
+    const first = await kit.transport.next();
+    expect(first.chunk!.body.size).toBe(1 * MiB); // digests per chunk: 1 MiB first, the next (4 MiB) hashed meanwhile
+    await settle();
+    kit.transport.limits = { max: 512 * 1024 }; // the server now takes at most 512 KiB per append
+    first.respond(at(1 * MiB));
+    kit.transport.respondWith((call) => {
+      if (call.kind !== 'append') return undefined;
+      const reached = call.chunk!.start + call.chunk!.body.size;
+      return at(reached, reached === 10 * MiB);
+    });
+    await kit.engine.whenIdle();
+    expect(kit.view(view.id).state).toBe('done');
+    const later = kit.transport.calls.filter((c) => c.kind === 'append').slice(1).map((c) => c.chunk!.body.size);
+    expect(Math.max(...later)).toBe(512 * 1024);
+    expect(later.reduce((a, b) => a + b, 0)).toBe(9 * MiB);
+  });
 });

@@ -62,6 +62,33 @@ describe('IetfTransport', () => {
     expect(t.appendLimits(upload(1_000_000, { url: URL_X }))).toBeUndefined(); // another upload
   });
 
+  it('an append refused (413 or 400) for bounds its Upload-Limit now announces: a conflict to re-sync from, the new bounds kept; other refusals fail', async () => {
+    let answer: Answer = { status: 413, headers: { 'Upload-Limit': 'max-append-size=1000' }, text: 'too big' };
+    const { t } = transport(() => answer);
+    const at = upload(1_000_000, { url: URL_X });
+    expect(await t.append(at, { start: 0, body: body(2000) }, ctx())).toEqual({ kind: 'conflict', offset: undefined, complete: false });
+    expect(t.appendLimits(at)).toEqual({ max: 1000 });
+    answer = { status: 400, headers: { 'Upload-Limit': 'min-append-size=5000' }, text: 'too small' };
+    expect(await t.append(at, { start: 0, body: body(2000) }, ctx())).toEqual({ kind: 'conflict', offset: undefined, complete: false });
+    answer = { status: 400, text: 'no' }; // no bounds broken: refused for good
+    expect(await t.append(at, { start: 0, body: body(2000) }, ctx())).toMatchObject({ kind: 'failed', error: { code: 'REJECTED' } });
+  });
+
+  it('a small file sent whole with its creation, refused for max-append-size: created empty instead, to be appended within the bound', async () => {
+    const { t, f } = transport((c): Answer =>
+      c.bodyBytes > 0
+        ? { status: 413, headers: { 'Upload-Limit': 'max-size=10000000, max-append-size=1000' }, text: 'one append may carry at most 1000 bytes' }
+        : { status: 201, headers: { Location: '/files/new', 'Upload-Limit': 'max-size=10000000, max-append-size=1000' } },
+    );
+    const out = await t.append(upload(3000), { start: 0, body: body(3000) }, ctx());
+    expect(out).toEqual({ kind: 'offset', offset: 0, complete: false, remote: { url: 'https://up.example/files/new', fresh: '1' } });
+    expect(f.calls.map((c) => [c.method, c.bodyBytes, c.headers['upload-complete']])).toEqual([
+      ['POST', 3000, '?1'],
+      ['POST', 0, '?0'],
+    ]);
+    expect(t.appendLimits(upload(3000, { url: 'https://up.example/files/new' }))).toEqual({ max: 1000 });
+  });
+
   it('an Upload-Limit max-size below the file: REJECTED', async () => {
     const { t } = transport(() => ({ status: 201, headers: { Location: '/files/new', 'Upload-Limit': 'max-size=100' } }));
     const out = await t.status(upload(1_000_000), ctx());

@@ -194,8 +194,10 @@ describe('chunk size adapts to throughput', () => {
     expect(withServerLimits(p, limits)).toMatchObject(want);
   });
 
-  it('server bounds that no append short of the end can meet (min above max) are undefined', () => {
+  it('server bounds that no append short of the end can meet (min above max, or above the most one request carries) are undefined', () => {
     expect(withServerLimits(p, { min: 9 * MiB, max: 8 * MiB })).toBeUndefined();
+    expect(withServerLimits(p, { min: p.maxBytesWithoutDigest })).toMatchObject({ minBytes: p.maxBytesWithoutDigest });
+    expect(withServerLimits(p, { min: p.maxBytesWithoutDigest + 1 })).toBeUndefined();
   });
 });
 
