@@ -41,10 +41,10 @@ export class UploadLimits {
     const toLimit = Math.min(declared ?? Number.POSITIVE_INFINITY, max) - a.start;
     const room = Math.min(toLimit, a.maxBytes ?? Number.POSITIVE_INFINITY);
     if ((a.contentLength ?? 0) > room) throw at('TOO_LARGE');
-    // Where the protocol's cap on one body, not the upload's size, stops a body: say so.
+    // Where the protocol's cap on one body, not the upload's size, stops a body: say so (Upload-Offset says what was kept).
     const byCap = (err: unknown): unknown =>
       a.maxBytes !== undefined && a.maxBytes < toLimit && err instanceof UploadServerError && err.code === 'TOO_LARGE'
-        ? new UploadServerError('TOO_LARGE', `one request may carry at most ${a.maxBytes} bytes; the bytes up to it were kept`, { offset: err.offset ?? a.start })
+        ? new UploadServerError('TOO_LARGE', `one request may carry at most ${a.maxBytes} bytes`, { offset: err.offset ?? a.start })
         : err;
 
     const { maxPartialUploads, maxPartialBytes } = this.#perNamespace;

@@ -34,14 +34,10 @@ export async function createIetf(req: UploadRequest, namespace: string, services
       req.inform?.(104, { location, ...limitHeaders(services, true), [UPLOAD_DRAFT_INTEROP_VERSION.toLowerCase()]: String(INTEROP_VERSION) });
     }
     const held: UploadStatus = { offset: 0, size: length, complete: false, name };
-    try {
-      return await appendIetf(req, ref, lease, held, h, services, location);
-    } catch (err) {
-      // The upload exists now (and may hold what arrived, e.g. a body without Content-Length cut
-      // at max-append-size): the refusal names it, so the client can resume or delete it.
-      const answer = ietfError(toServerError(err), services);
-      return { ...answer, headers: { ...answer.headers, location } };
-    }
+    // The upload exists now (and may hold what arrived, e.g. a body without Content-Length cut at
+    // max-append-size): every answer names it, a refusal too, so the client can resume or delete it.
+    const answer = await appendIetf(req, ref, lease, held, h, services, location).catch((err: unknown) => ietfError(toServerError(err), services));
+    return { ...answer, headers: { ...answer.headers, location } };
   });
 }
 
