@@ -121,7 +121,8 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     // A slice prepared ahead is used when the server is where we expected and the server's bounds
     // (they may have changed) still take it; otherwise it is dropped once its hashing ends (the
     // hasher's one buffer serves one slice at a time).
-    const fits = (s: Slice): boolean => s.start === offset && (s.end === record.size || (s.end - s.start >= within.minBytes && s.end - s.start <= within.maxBytes));
+    const fits = (s: Slice): boolean =>
+      s.start === offset && s.end - s.start <= (s.end === record.size ? (bounds?.max ?? Infinity) : within.maxBytes) && (s.end === record.size || s.end - s.start >= within.minBytes);
     if (ahead !== undefined && !fits(ahead)) {
       await ahead.ready.catch(() => undefined);
       ahead = undefined;

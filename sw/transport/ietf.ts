@@ -29,6 +29,8 @@ export class IetfTransport implements Transport {
   readonly #http: HttpExchange;
   /** `Upload-Limit`'s bounds on one append by upload URL, as the server last said (creation, HEAD or append). */
   readonly #appendLimits = new Map<string, AppendLimits>();
+  /** Appends (URL, start, size) refused once for the bounds their answer announced. */
+  readonly #refused = new Set<string>();
 
   constructor(options: IetfOptions) {
     this.#http = new HttpExchange(options);
@@ -80,8 +82,17 @@ export class IetfTransport implements Transport {
     if (sent.kind !== 'answer') return sent;
     const { res } = sent;
     this.#noteLimit(url, res);
-    // Refused for bounds the server announces now (its limits changed): re-sync, the loop sizes the next append by them.
-    if (brokeBounds(res, chunk.body.size, last)) return { kind: 'conflict', offset: undefined, complete: false };
+    const limit = tooLarge(res, upload);
+    if (limit !== undefined) return limit;
+    if (brokeBounds(res, chunk.body.size, last)) {
+      // Refused for bounds the server announces now (its limits changed): re-sync, and the loop
+      // sizes the next append by them. The same append refused twice: the server's answers
+      // disagree with each other (e.g. its HEAD announces other bounds), nothing to adapt to.
+      const key = `${url} ${chunk.start} ${chunk.body.size}`;
+      if (this.#refused.has(key)) return failure(res);
+      this.#refused.add(key);
+      return { kind: 'conflict', offset: undefined, complete: false };
+    }
     if (res.status === 404 || res.status === 410) return forgotten(upload, res.status) ?? this.#create(withoutUrl(upload), ctx, undefined);
     // 409 carries the right offset: re-sync in one round trip.
     if (res.status === 409) return { kind: 'conflict', offset: parseSfInteger(res.header('Upload-Offset')), complete: false };
@@ -112,8 +123,13 @@ export class IetfTransport implements Transport {
     const location = res.header('Location');
     const remote = location === null ? undefined : created(location, upload);
     if (whole !== undefined) {
-      // A small file sent whole before the server's bounds were known, and refused for them: create it empty, then append within them.
-      if (brokeBounds(res, whole.body.size, true) && tooLarge(res, upload) === undefined) return this.#create(upload, ctx, undefined);
+      // A small file sent whole before the server's bounds were known, and refused for them: append
+      // within them, to the upload the refusal names if it made one, else to one created empty.
+      if (brokeBounds(res, whole.body.size, true) && tooLarge(res, upload) === undefined) {
+        if (remote === undefined) return this.#create(upload, ctx, undefined);
+        this.#noteLimit(remote['url']!, res);
+        return { kind: 'offset', offset: parseSfInteger(res.header('Upload-Offset')) ?? 0, complete: false, remote };
+      }
       const answer = this.#appended(res, upload, upload.size);
       // Not completed after all (the server kept part of it): resume at its Location.
       return answer.kind === 'offset' && !answer.complete && remote !== undefined ? { ...answer, remote } : answer;

@@ -133,4 +133,23 @@ describe('limits of one request', () => {
     expect(Math.max(...later)).toBe(512 * 1024);
     expect(later.reduce((a, b) => a + b, 0)).toBe(9 * MiB);
   });
+
+  it('bounds that change mid-upload: a completing slice hashed ahead is not sent over the new max either', async () => {
+    const kit = engineKit({ digest: true });
+    kit.transport.appendsAtZero = true;
+    const view = await kit.add(2 * MiB, 'changing-last.bin');
+    const first = await kit.transport.next();
+    expect(first.chunk!.body.size).toBe(1 * MiB); // the completing 1 MiB hashed meanwhile
+    await settle();
+    kit.transport.limits = { max: 512 * 1024 };
+    first.respond(at(1 * MiB));
+    kit.transport.respondWith((call) => {
+      if (call.kind !== 'append') return undefined;
+      const reached = call.chunk!.start + call.chunk!.body.size;
+      return at(reached, reached === 2 * MiB);
+    });
+    await kit.engine.whenIdle();
+    expect(kit.view(view.id).state).toBe('done');
+    expect(kit.transport.calls.filter((c) => c.kind === 'append').map((c) => c.chunk!.body.size)).toEqual([1 * MiB, 512 * 1024, 512 * 1024]);
+  });
 });

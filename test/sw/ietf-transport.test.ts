@@ -69,9 +69,28 @@ describe('IetfTransport', () => {
     expect(await t.append(at, { start: 0, body: body(2000) }, ctx())).toEqual({ kind: 'conflict', offset: undefined, complete: false });
     expect(t.appendLimits(at)).toEqual({ max: 1000 });
     answer = { status: 400, headers: { 'Upload-Limit': 'min-append-size=5000' }, text: 'too small' };
-    expect(await t.append(at, { start: 0, body: body(2000) }, ctx())).toEqual({ kind: 'conflict', offset: undefined, complete: false });
+    expect(await t.append(at, { start: 0, body: body(1000) }, ctx())).toEqual({ kind: 'conflict', offset: undefined, complete: false });
     answer = { status: 400, text: 'no' }; // no bounds broken: refused for good
+    expect(await t.append(at, { start: 0, body: body(6000) }, ctx())).toMatchObject({ kind: 'failed', error: { code: 'REJECTED' } });
+  });
+
+  it('the same append refused twice for bounds (the server’s answers disagree): REJECTED, no third try; a max-size below the file: REJECTED at once', async () => {
+    let answer: Answer = { status: 413, headers: { 'Upload-Limit': 'max-append-size=1000' }, text: 'too big' };
+    const { t, f } = transport(() => answer);
+    const at = upload(1_000_000, { url: URL_X });
+    expect(await t.append(at, { start: 0, body: body(2000) }, ctx())).toMatchObject({ kind: 'conflict' });
     expect(await t.append(at, { start: 0, body: body(2000) }, ctx())).toMatchObject({ kind: 'failed', error: { code: 'REJECTED' } });
+    expect(f.calls).toHaveLength(2);
+    answer = { status: 413, headers: { 'Upload-Limit': 'max-size=100, max-append-size=1000' }, text: 'too big' };
+    expect(await t.append(at, { start: 0, body: body(3000) }, ctx())).toMatchObject({ kind: 'failed', error: { code: 'REJECTED', message: expect.stringContaining('up to 100 bytes') } });
+  });
+
+  it('a small file’s whole creation refused for max-append-size by a server that made the upload anyway: appended there, no second creation', async () => {
+    const { t, f } = transport((): Answer => ({ status: 413, headers: { Location: '/files/made', 'Upload-Offset': '0', 'Upload-Limit': 'max-append-size=1000' }, text: 'too big' }));
+    const out = await t.append(upload(3000), { start: 0, body: body(3000) }, ctx());
+    expect(out).toEqual({ kind: 'offset', offset: 0, complete: false, remote: { url: 'https://up.example/files/made', fresh: '1' } });
+    expect(f.calls).toHaveLength(1);
+    expect(t.appendLimits(upload(3000, { url: 'https://up.example/files/made' }))).toEqual({ max: 1000 });
   });
 
   it('a small file sent whole with its creation, refused for max-append-size: created empty instead, to be appended within the bound', async () => {
