@@ -42,6 +42,8 @@ export interface AppendRequest {
   readonly contentLength?: number | undefined;
   /** The most this one body may carry, where the protocol bounds it (bytes past it: TOO_LARGE). */
   readonly maxBytes?: number | undefined;
+  /** The protocol completes the upload before it answers when this body makes it whole (see AppendOptions.completing). */
+  readonly completing?: boolean | undefined;
 }
 
 export interface UploadServices {

@@ -44,6 +44,7 @@ export function createUploadServices(parts: {
           ...(a.size === undefined ? {} : { size: a.size }),
           ...(a.name === undefined ? {} : { name: a.name }),
           ...(a.digest === undefined ? {} : { digest: a.digest }),
+          ...(a.completing === undefined ? {} : { completing: a.completing }),
         });
         digests.settle(ref, appended.offset);
         return appended;

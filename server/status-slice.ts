@@ -134,7 +134,7 @@ async function post(req: UploadRequest, ref: UploadRef, services: UploadServices
     }
     if (p.start !== held) throw at('OFFSET_MISMATCH');
     const { fileDigest, ...append } = p;
-    const { offset } = await services.append(ref, req, lease, { held: st, ...append });
+    const { offset } = await services.append(ref, req, lease, { held: st, ...append, completing: true });
     const size = st?.size ?? p.size;
     // Without a declared size, a body that arrived whole ends the upload (classic semantics).
     if (size === undefined || offset === size) {

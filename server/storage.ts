@@ -50,6 +50,14 @@ export interface AppendOptions {
   readonly maxBytes: number;
   /** SHA-256 the whole body must have; on mismatch nothing of it is kept. */
   readonly digest?: Uint8Array;
+  /**
+   * The caller completes the upload (complete()) before it answers, when this body makes it whole
+   * (status/slice, tus). A storage may then keep a digest-checked last body undone-able until
+   * complete(): a crash in between rolls it back, and the client, never answered, sends it again.
+   * Without it the bytes are final once append() returns (the IETF draft's `Upload-Complete: ?0`
+   * acknowledges them with the upload still open).
+   */
+  readonly completing?: boolean;
 }
 
 export interface CompletedUpload {

@@ -61,6 +61,7 @@ export async function appendIetf(
         digest: h.digest,
         contentLength: h.contentLength,
         maxBytes: services.ietfAppendSize.max,
+        completing: h.complete,
       });
   if (!h.complete) {
     return {

@@ -2,7 +2,9 @@
 // through a raw client that follows the draft: optimistic creation with the 104, a cut and a
 // resume, careful creation (a browser's), 409 offset mismatches, inconsistent lengths, limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CompletedUpload } from '../../server/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../../lab/poll.js';
@@ -195,5 +197,36 @@ describe('mismatches, lengths, limits, versions', () => {
     expect(r.informational).toEqual([]);
     expect(r.body).toContain('interop version 8');
     expect(r.headers['location']).toBeUndefined();
+  });
+});
+
+describe('an append that reaches the length without completing (Upload-Complete: ?0)', () => {
+  it('with a Content-Digest: its bytes are acknowledged, so HEAD and a restarted server say so, and an empty ?1 completes it', async () => {
+    const uploadDir = await mkdtemp(join(tmpdir(), 'ru-ietf-ack-'));
+    const own = await startTestServer({ sweepIntervalMs: 0, uploadDir });
+    try {
+      const data = randomData(10);
+      const r = await draftRequest({ method: 'POST', url: `${own.url}/files/`, headers: { 'Upload-Complete': '?0', 'Upload-Length': '10' }, body: new Uint8Array(0) });
+      const url = new URL(r.headers['location']!, own.url).href;
+      const patch = await draftRequest({ method: 'PATCH', url, headers: { ...PARTIAL, 'Upload-Offset': '0', 'Upload-Complete': '?0', 'Content-Digest': digestOf(data) }, body: data });
+      expect(patch.status).toBe(204);
+      expect(patch.headers['upload-offset']).toBe('10');
+      expect((await draftRequest({ method: 'HEAD', url })).headers['upload-offset']).toBe('10');
+      await own.close();
+      // The same directory, a new process state: what was acknowledged must still be there.
+      const again = await startTestServer({ sweepIntervalMs: 0, uploadDir, port: own.port });
+      try {
+        const h = await draftRequest({ method: 'HEAD', url });
+        expect([h.status, h.body]).toEqual([204, '']);
+        expect(h.headers['upload-offset']).toBe('10');
+        const done = await draftRequest({ method: 'PATCH', url, headers: { ...PARTIAL, 'Upload-Offset': '10', 'Upload-Complete': '?1' }, body: new Uint8Array(0) });
+        expect(done.status).toBe(200);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await own.close().catch(() => undefined);
+      await rm(uploadDir, { recursive: true, force: true });
+    }
   });
 });
