@@ -3,6 +3,7 @@
 // completion that failed (disk full) is retried in the background and then delivered; whatever a
 // crash interrupted is delivered at the next start, from the storage's "awaiting delivery" records.
 // Exactly once while the process runs; at least once across crashes.
+import { UploadServerError } from './errors.js';
 import { settlesWithin } from './deadline.js';
 import type { UploadLocks } from './locks.js';
 import type { UploadLogger } from './options.js';
@@ -94,6 +95,11 @@ export class CompletionDelivery {
       if ((await this.#storage.status(ref)) === undefined) return void this.#finishing.delete(key);
       done = await this.#storage.complete(ref);
     } catch (err) {
+      if (err instanceof UploadServerError && err.code === 'OFFSET_MISMATCH') {
+        // Not whole any more (its client re-sent a slice since): the request that makes it whole completes it.
+        this.#logger.warn(`resilient-upload: upload ${describe(ref)} is no longer whole (${reason(err)}); its next request completes it`);
+        return void this.#finishing.delete(key);
+      }
       const wait = retryDelayMs(attempt);
       this.#logger.error(`resilient-upload: completing upload ${describe(ref)} failed (attempt ${attempt}: ${reason(err)}); retrying in ${wait / 1000} s`, err);
       return this.#later(wait, () => this.#finish(ref, attempt + 1));

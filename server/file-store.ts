@@ -11,7 +11,7 @@ import { recoverStore } from './file-recovery.js';
 import { NamespaceIndex } from './file-usage.js';
 import { defaultFileWrites, sizeOf, syncAndMeasure, undoUnverified, type FileWrites } from './file-writes.js';
 import { rollBackToGuard } from './guard.js';
-import { completionMetadata, storageKey } from './storage.js';
+import { completionMetadata, notWhole, storageKey } from './storage.js';
 import type {
   AppendOptions,
   CompletedUpload,
@@ -159,7 +159,10 @@ export class FileStore implements UploadStorage {
     const stored = await readJson<UploadMetadata>(this.#layout.complete(key, 'meta'));
     if (stored) return { path, metadata: stored };
     // A retry after a failed metadata write finds the data already renamed.
-    if (await statOrUndefined(this.#layout.partial(key))) {
+    const partial = await statOrUndefined(this.#layout.partial(key));
+    if (partial) {
+      const declared = (await readJson<PartialMeta>(this.#layout.partial(key, 'meta')))?.size;
+      if (declared !== undefined && partial.size !== declared) throw notWhole(partial.size, declared);
       // Awaiting onComplete, durably, before the upload can be seen as complete.
       await createDurably(this.#layout.complete(key, 'pending'));
       await rename(this.#layout.partial(key), path);

@@ -2,7 +2,7 @@
 // durability does not matter. Nothing survives the process.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { UploadServerError, toServerError } from './errors.js';
-import { completionMetadata, storageKey } from './storage.js';
+import { completionMetadata, notWhole, storageKey } from './storage.js';
 import type {
   AppendOptions,
   CompletedUpload,
@@ -95,6 +95,7 @@ export class MemoryStore implements UploadStorage {
     const key = storageKey(ref);
     const e = this.#entries.get(key);
     if (!e) throw new UploadServerError('NOT_FOUND', 'no such upload');
+    if (!e.metadata && e.size !== undefined && e.length !== e.size) throw notWhole(e.length, e.size);
     if (!e.metadata) {
       e.metadata = completionMetadata({
         ref,

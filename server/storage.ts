@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { UploadServerError } from './errors.js';
 import type { UploadLocks } from './locks.js';
 import { safeFileName } from './safe-name.js';
 
@@ -112,6 +113,8 @@ export interface UploadStorage {
    * Idempotent: for an upload already complete it returns what is stored, so a completion whose
    * metadata write failed (disk full) can be retried. The upload is recorded as awaiting its
    * onComplete delivery (see unnotified()) durably, no later than it becomes visible as complete.
+   * An unfinished upload that holds other than its declared size is not whole: OFFSET_MISMATCH
+   * (notWhole()), nothing frozen — e.g. a retried completion after the client re-sent a slice.
    */
   complete(ref: UploadRef): Promise<CompletedUpload>;
   /** Removes a partial upload; false when there was none; ALREADY_COMPLETE for a finished one. */
@@ -236,3 +239,8 @@ export function storageKey(ref: UploadRef): string {
 }
 
 export const STORAGE_KEY_PATTERN = /^[0-9a-f]{64}$/;
+
+/** The refusal of complete() for an upload that holds `held` of its declared `size` bytes. */
+export function notWhole(held: number, size: number): UploadServerError {
+  return new UploadServerError('OFFSET_MISMATCH', `the upload holds ${held} of its ${size} bytes: it is not whole`, { offset: held });
+}

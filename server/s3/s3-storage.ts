@@ -2,7 +2,7 @@
 // Layout and the manifest: manifest.ts; appending: s3-append.ts; writer leases: s3-leases.ts.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { UploadServerError } from '../errors.js';
-import { completionMetadata } from '../storage.js';
+import { completionMetadata, notWhole } from '../storage.js';
 import type { AppendOptions, CompletedUpload, HeldPieces, NamespaceUsage, SweepClaim, UploadMetadata, UploadRef, UploadStatus, UploadStorage } from '../storage.js';
 import { systemWallClock, type WallClock } from '../types.js';
 import { Bucket, type Stored } from './bucket.js';
@@ -109,6 +109,7 @@ export class S3Storage implements UploadStorage {
     const st = writer ? undefined : await this.#manifest(p);
     let m = writer?.manifest ?? st?.value;
     if (m?.state === 'active') {
+      if (m.size !== undefined && offsetOf(m) !== m.size) throw notWhole(offsetOf(m), m.size);
       const session = writer ?? new ManifestSession(this.#bucket, this.#layout, p, st, m);
       let last: ManifestPart | undefined;
       if (m.tail && m.parts.length > 0) {

@@ -232,6 +232,18 @@ export function storageContract(name: string, make: () => Promise<ContractFixtur
       await f.cleanup();
     });
 
+    it('refuses to complete an upload that holds less than its declared size (OFFSET_MISMATCH), freezing nothing', async () => {
+      const f = await make();
+      await f.storage.append(ref, chunks(bytes('hello')), { start: 0, size: 10, maxBytes: 10 });
+      const err = await rejected(f.storage.complete(ref));
+      expect([err.code, err.offset]).toEqual(['OFFSET_MISMATCH', 5]);
+      expect(await f.storage.status(ref)).toMatchObject({ offset: 5, size: 10, complete: false });
+      await f.storage.append(ref, chunks(bytes('world')), { start: 5, maxBytes: 5 });
+      expect((await f.storage.complete(ref)).metadata).toMatchObject({ size: 10 });
+      expect(String(await readAll(f.storage, ref))).toBe('helloworld');
+      await f.cleanup();
+    });
+
     it('completes idempotently: a second complete() returns what the first stored', async () => {
       const f = await make();
       await f.storage.append(ref, chunks(bytes('once')), { start: 0, name: 'n.txt', maxBytes: 10 });
