@@ -39,6 +39,12 @@ export async function createTus(req: UploadRequest, namespace: string, services:
       name,
       contentLength: withBody ? byteCountHeader(req, 'content-length') : 0,
       checksum,
+    }).catch(async (err: unknown) => {
+      // A refused creation names no Location (tus clients then create anew): what it made must
+      // not linger, unreachable, against the namespace's limits until the sweep. Nothing of it
+      // was acknowledged.
+      await services.storage.remove(ref).catch(() => undefined);
+      throw err;
     });
     return {
       status: 201,

@@ -2,7 +2,8 @@
 // extension the server announces, requirement by requirement (protocol.md's MUSTs).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { CompletedUpload } from '../../server/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../../lab/poll.js';
@@ -205,6 +206,20 @@ describe('checksum, termination, expiration', () => {
     expect(bad.headers.get('x-error-code')).toBe('DIGEST_MISMATCH');
     expect((await head(url)).headers.get('upload-offset')).toBe('2000');
     expect((await patch(url, 2000, data.subarray(2000), { 'Upload-Checksum': sum(algo, data.subarray(2000)) })).status).toBe(204);
+  });
+
+  it('a creation-with-upload whose checksum does not match: 460, and no upload is left behind (none was named)', async () => {
+    const partials = async (): Promise<number> => (await readdir(join(srv.uploadDir, 'partial'))).length;
+    const before = await partials();
+    const data = randomData(3000);
+    const r = await call(`${srv.url}/files/`, {
+      method: 'POST',
+      headers: { ...V, 'Upload-Length': '3000', 'Content-Type': 'application/offset+octet-stream', 'Upload-Checksum': sum('sha256', data.subarray(0, 10)) },
+      body: data,
+    });
+    expect(r.status).toBe(460);
+    expect(r.headers.get('location')).toBeNull();
+    expect(await partials()).toBe(before);
   });
 
   it('an algorithm not offered, or a malformed checksum: 400, nothing appended', async () => {
