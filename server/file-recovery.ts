@@ -36,4 +36,10 @@ export async function recoverStore(layout: FileLayout, actions: RecoveryActions)
     // Completed, but the crash came before the partial files were removed.
     else if (kinds.has('meta') && partialKeys.has(key)) await actions.removePartial(key);
   }
+  // Side files whose data is gone and not completed: a removal (DELETE, sweep) that crashed
+  // between its unlinks. Nothing can reach them, yet they would count against the namespace.
+  const withData = new Set(partial.flatMap(({ entry }) => (entry?.kind === 'data' ? [entry.key] : [])));
+  for (const key of partialKeys) {
+    if (!withData.has(key) && !completeKinds.get(key)?.has('data')) await actions.removePartial(key);
+  }
 }

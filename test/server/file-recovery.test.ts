@@ -86,4 +86,17 @@ describe('FileStore recovery', () => {
     await expect(stat(join(dir, 'partial', `${key}.json`))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(store.append(ref, chunks('x'), { start: 10, maxBytes: 10 })).rejects.toMatchObject({ code: 'ALREADY_COMPLETE', offset: 10 });
   });
+
+  it('drops the side files of an upload whose removal crashed between its unlinks: not found, not counted', async () => {
+    const dir = await tempDir();
+    await new FileStore({ dir }).append(ref, chunks('held'), { start: 0, size: 10, maxBytes: 10 });
+    await writeFile(join(dir, 'partial', `${key}.guard`), '');
+    await rm(join(dir, 'partial', key)); // the data went, the crash came before its .json and .guard
+    const store = new FileStore({ dir });
+    await store.init();
+    await expect(stat(join(dir, 'partial', `${key}.json`))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(join(dir, 'partial', `${key}.guard`))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await store.status(ref)).toBeUndefined();
+    expect(await store.usage('ns')).toEqual({ uploads: 0, bytes: 0 });
+  });
 });
