@@ -94,9 +94,10 @@ export class S3Storage implements UploadStorage {
     await session.update(() => ({ ...base, size: base.size ?? options.size, name: base.name ?? options.name }));
     this.#writers.delete(p.key);
     const out = await appendBody({ bucket: this.#bucket, layout: this.#layout, session, partSize: this.#partSizeFor(session.manifest.size) }, body, options);
-    // The protocol completes an upload whose bytes are all in (or, without a size, whose body came whole).
+    // The protocol completes an upload whose bytes are all in (or, without a size, whose body came
+    // whole) when it said so: only then is the session kept for complete() to continue.
     const size = session.manifest.size;
-    if (size === undefined || out.offset === size) this.#writers.set(p.key, session);
+    if (options.completing === true && (size === undefined || out.offset === size)) this.#writers.set(p.key, session);
     return out;
   }
 
@@ -136,6 +137,7 @@ export class S3Storage implements UploadStorage {
 
   async remove(ref: UploadRef): Promise<boolean> {
     const p = await this.#prepare(ref);
+    this.#writers.delete(p.key);
     const st = await this.#manifest(p);
     const m = st?.value;
     if (m?.state === 'active') {
