@@ -129,7 +129,7 @@ export class FileStore implements UploadStorage {
                 : undefined;
       // With a digest, anything short of a verified body is rolled back: only checked bytes count.
       if (digest && failure) await fh.truncate(start);
-      const offset = await syncAndMeasure(fh);
+      const offset = await syncAndMeasure(fh, start, this.#writes.sync);
       // A body that makes the upload whole is followed by complete() when the caller says so, which
       // retires the guard with the partial files; until then a crash rolls it back and the client,
       // never answered, resends. Otherwise the bytes are acknowledged now: the guard goes now.

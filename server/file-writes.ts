@@ -16,9 +16,11 @@ export interface FileWrites {
   readonly small: (path: string, data: string) => Promise<void>;
   /** The roll-back guard; resolves whether the file was created (see writeGuard). */
   readonly guard: (path: string, value: string) => Promise<boolean>;
+  /** fsync of an append's data file, before its offset is acknowledged. */
+  readonly sync: (fh: FileHandle) => Promise<void>;
 }
 
-export const defaultFileWrites: FileWrites = { chunks: writeAll, small: writeFileAtomic, guard: writeGuard };
+export const defaultFileWrites: FileWrites = { chunks: writeAll, small: writeFileAtomic, guard: writeGuard, sync: (fh) => fh.sync() };
 
 /** Truncates back to `start`, fsyncs, clears the guard; false when any of it failed. */
 export async function undoUnverified(fh: FileHandle, start: number, clearGuard: () => Promise<unknown>): Promise<boolean> {
@@ -32,11 +34,20 @@ export async function undoUnverified(fh: FileHandle, start: number, clearGuard: 
   }
 }
 
-export async function syncAndMeasure(fh: FileHandle): Promise<number> {
+/**
+ * Makes what this append wrote durable and says how much the file holds. When the fsync fails,
+ * nothing written since `start` is known durable (Linux may mark the pages clean all the same):
+ * it is cut off and `start`, the last offset made durable, is what the error reports.
+ */
+export async function syncAndMeasure(fh: FileHandle, start: number, sync: (fh: FileHandle) => Promise<void> = (f) => f.sync()): Promise<number> {
   try {
-    await fh.sync();
+    await sync(fh);
   } catch (err) {
-    throw toServerError(err, (await fh.stat()).size);
+    await fh
+      .truncate(start)
+      .then(() => fh.sync())
+      .catch(() => undefined); // then the next append's offset check sees the longer file
+    throw toServerError(err, start);
   }
   return (await fh.stat()).size;
 }

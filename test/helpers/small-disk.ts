@@ -110,6 +110,7 @@ function stubDisk(root: string): SmallDisk {
       if (value !== '') spend(PAGE);
       return real.guard(path, value);
     },
+    sync: real.sync,
   };
   const dir = join(root, 'uploads');
   return {

@@ -99,4 +99,17 @@ describe('FileStore recovery', () => {
     expect(await store.status(ref)).toBeUndefined();
     expect(await store.usage('ns')).toEqual({ uploads: 0, bytes: 0 });
   });
+
+  it('an fsync that fails: the bytes written since the append began are cut off, and its start is the offset reported', async () => {
+    const dir = await tempDir();
+    let fail = false;
+    const store = new FileStore({ dir, writes: { sync: async (fh) => (fail ? Promise.reject(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })) : fh.sync()) } });
+    await store.append(ref, chunks('durable'), { start: 0, size: 20, maxBytes: 20 });
+    fail = true;
+    await expect(store.append(ref, chunks('not durable'), { start: 7, maxBytes: 13 })).rejects.toMatchObject({ code: 'INTERNAL', offset: 7 });
+    expect((await stat(join(dir, 'partial', key))).size).toBe(7);
+    expect(await store.status(ref)).toMatchObject({ offset: 7 });
+    fail = false;
+    expect(await store.append(ref, chunks('then durable'), { start: 7, maxBytes: 13 })).toEqual({ offset: 19 });
+  });
 });
