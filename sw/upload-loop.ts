@@ -179,10 +179,20 @@ async function request(
   onSent: ((bytes: number) => void) | undefined,
 ): Promise<TransportOutcome> {
   let headers: Readonly<Record<string, string>>;
+  // The app's hook, under the loop's signal and a deadline of its own: one that never answers
+  // must neither hold a pause or cancel (they wait for the run to end) nor the upload for ever.
+  const asking = deadline(ctx.clock, ctx.timeouts.baseMs, ctx.signal);
   try {
-    headers = await ctx.headers();
+    const got = await Promise.race([ctx.headers(), abortOf(asking.signal)]);
+    if (got === undefined) {
+      if (!asking.expired) return { kind: 'aborted' };
+      return { kind: 'failed', error: new UploadError('TIMEOUT', `Timed out: the headers hook did not answer within ${Math.round(ctx.timeouts.baseMs / 1000)} s`) };
+    }
+    headers = got;
   } catch (error) {
     return { kind: 'failed', error: toUploadError(error, 'The headers hook failed') };
+  } finally {
+    asking.dispose();
   }
   const ms = requestTimeoutMs(bodyBytes, ctx.timeouts, chunk.bytesPerSecond);
   const limit = deadline(ctx.clock, ms, ctx.signal);

@@ -189,6 +189,25 @@ describe('the upload loop', () => {
     expect((await cancelling).state).toBe('cancelled');
   });
 
+  it('a run whose headers hook never answers: a pause ends it at once; left alone, it times out after baseMs and is retried', async () => {
+    let hangs = true;
+    const kit = engineKit({ headers: () => (hangs ? new Promise<Record<string, string>>(() => undefined) : {}) });
+    const view = await kit.add(10, 'file.bin');
+    expect(kit.transport.calls).toHaveLength(0); // the first request waits for its headers
+    const paused = await kit.engine.handle({ type: 'pause', uploadId: view.id });
+    expect(paused.state).toBe('paused');
+    await kit.engine.handle({ type: 'resume', uploadId: view.id });
+    await kit.clock.advance(29_000);
+    expect(kit.view(view.id).error).toBeUndefined();
+    await kit.clock.advance(1_000);
+    expect(kit.view(view.id).error).toMatchObject({ code: 'TIMEOUT', message: 'Timed out: the headers hook did not answer within 30 s' });
+    hangs = false;
+    while (kit.transport.calls.length === 0) await kit.clock.advance(1_000); // the retry's backoff
+    (await kit.transport.next()).respond(at(10, true));
+    await kit.engine.whenIdle();
+    expect(kit.view(view.id).state).toBe('done');
+  });
+
   it('an error shows only while it is current: the first answer from the server clears it', async () => {
     const kit = engineKit({ chunk: fixedChunks });
     kit.transport.respondWith(() => ({ kind: 'failed', error: new UploadError('NETWORK', 'down') }));
