@@ -69,6 +69,8 @@ export function checkHeaders(headers: unknown): asserts headers is Readonly<Reco
     if (typeof value !== 'string') throw new UploadError('INVALID_ARGUMENT', `Header ${key} is not a string`);
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) throw new UploadError('INVALID_ARGUMENT', `Header name ${JSON.stringify(key)} is not valid`);
     if (/[\r\n\0]/.test(value)) throw new UploadError('INVALID_ARGUMENT', `Header ${key} holds a line break or NUL`);
+    // fetch and XHR take header values as bytes (ByteString): anything past U+00FF throws there.
+    if (/[^\u0000-\u00ff]/.test(value)) throw new UploadError('INVALID_ARGUMENT', `Header ${key} holds a character beyond U+00FF; encode it (e.g. encodeURIComponent)`);
   }
 }
 

@@ -3,6 +3,7 @@
 // Returns instead of throwing; the dispatcher turns the outcome into a state.
 import { UploadError, toUploadError } from '../src/protocol/index.js';
 import { UNASKED_FIRST_CHUNK_MAX, afterChunk, afterFailure as smallerChunk, chunkEnd, endBeforeDigest, startWithoutDigest, withServerLimits, type ChunkPolicy, type ChunkState } from './chunk-size.js';
+import { checkHeaders } from './admission.js';
 import { abortOf, deadline, stallWatch, type Clock } from './clock.js';
 import type { UploadRecord } from './record.js';
 import type { SliceHasher } from './slice-hasher.js';
@@ -188,6 +189,7 @@ async function request(
       if (!asking.expired) return { kind: 'aborted' };
       return { kind: 'failed', error: new UploadError('TIMEOUT', `Timed out: the headers hook did not answer within ${Math.round(ctx.timeouts.baseMs / 1000)} s`) };
     }
+    checkHeaders(got); // what fetch or the page's XHR would refuse, said here with its reason
     headers = got;
   } catch (error) {
     return { kind: 'failed', error: toUploadError(error, 'The headers hook failed') };

@@ -105,6 +105,16 @@ describe('credentials', () => {
     const kit = engineKit();
     await expect(kit.engine.handle({ type: 'set-headers', headers: { 'Bad Name': 'x' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(kit.engine.handle({ type: 'set-headers', headers: { A: 'x\r\nInjected: 1' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    // fetch and XHR take bytes: U+00E9 is one, U+20AC (€) is not.
+    await expect(kit.engine.handle({ type: 'set-headers', headers: { A: 'café' } })).resolves.toBeDefined();
+    await expect(kit.engine.handle({ type: 'set-headers', headers: { A: '5 €' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('beyond U+00FF') });
+  });
+
+  it('a headers hook that returns a value fetch would refuse: the upload fails with that reason, nothing sent', async () => {
+    const kit = engineKit({ headers: () => ({ 'X-Name': 'Zoë & Łukasz' }) });
+    const view = await kit.add(10);
+    expect(kit.view(view.id)).toMatchObject({ state: 'failed', error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('Header X-Name holds a character beyond U+00FF') } });
+    expect(kit.transport.calls).toHaveLength(0);
   });
 });
 
