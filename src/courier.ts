@@ -32,6 +32,8 @@ export class Courier {
   #port: MessagePort | undefined;
   #releaseLife: (() => void) | undefined;
   #stopAlive: (() => void) | undefined;
+  /** True while this page aborts its own jobs (close, a new offer): they fail as CourierGone. */
+  #leaving = false;
 
   constructor(deps: CourierDeps) {
     this.#deps = deps;
@@ -61,7 +63,11 @@ export class Courier {
   }
 
   #closePort(): void {
+    // This page stops carrying (not the worker's abort): said so, the worker re-syncs instead of
+    // reporting a network error.
+    this.#leaving = true;
     for (const xhr of this.#jobs.values()) xhr.abort();
+    this.#leaving = false;
     this.#jobs.clear();
     this.#stopAlive?.();
     this.#stopAlive = undefined;
@@ -132,9 +138,6 @@ export class Courier {
         this.#report(report);
         done();
       };
-      xhr.open(request.method, request.url);
-      xhr.withCredentials = request.credentials === 'include';
-      for (const [name, value] of Object.entries(request.headers)) xhr.setRequestHeader(name, value);
       xhr.upload.onprogress = (event) => {
         const now = this.#deps.now?.() ?? Date.now();
         if (now - lastProgress < PROGRESS_EVERY_MS && event.loaded < request.body.size) return;
@@ -144,8 +147,22 @@ export class Courier {
       xhr.onload = () => finish({ kind: 'answer', jobId, status: xhr.status, statusText: xhr.statusText, headers: parseHeaders(xhr.getAllResponseHeaders()), text: xhr.responseText });
       xhr.onerror = () => finish({ kind: 'failed', jobId, error: { name: 'NetworkError', message: 'XMLHttpRequest failed: the server could not be reached' } });
       xhr.ontimeout = xhr.onerror;
-      xhr.onabort = () => finish({ kind: 'failed', jobId, error: { name: 'AbortError', message: 'The request was aborted' } });
-      xhr.send(request.body);
+      xhr.onabort = () =>
+        finish({
+          kind: 'failed',
+          jobId,
+          error: this.#leaving ? { name: 'CourierGone', message: 'The page stopped carrying this request' } : { name: 'AbortError', message: 'The request was aborted' },
+        });
+      try {
+        xhr.open(request.method, request.url);
+        xhr.withCredentials = request.credentials === 'include';
+        for (const [name, value] of Object.entries(request.headers)) xhr.setRequestHeader(name, value);
+        xhr.send(request.body);
+      } catch (error) {
+        // Refused before anything went out (a header XHR will not send, say): the worker gets the reason.
+        const { name, message } = error instanceof Error ? error : new Error(String(error));
+        finish({ kind: 'failed', jobId, error: { name, message: `The page could not send the request: ${message}` } });
+      }
     });
   }
 }

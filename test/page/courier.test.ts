@@ -25,6 +25,8 @@ class ScriptedXhr {
     this.opened = [method, url];
   }
   setRequestHeader(name: string, value: string): void {
+    // As browsers do: a header value is a ByteString.
+    if (/[^\u0000-\u00ff]/.test(value)) throw new TypeError(`Failed to execute 'setRequestHeader': '${value}' is not a valid HTTP header field value.`);
     this.headers[name] = value;
   }
   send(body: Blob): void {
@@ -154,6 +156,28 @@ describe('the page courier', () => {
     xhr.onerror!();
     await r.until(() => r.reports.some((x) => x.kind === 'failed'));
     expect(r.reports.find((x) => x.kind === 'failed')).toMatchObject({ jobId: 'j1', error: { name: 'NetworkError' } });
+  });
+
+  it('a request the XHR refuses to set up: reported failed with the platform’s reason, the job let go', async () => {
+    const r = rig();
+    await r.courier.offer();
+    r.worker.postMessage({ ...job, request: { ...job.request, headers: { 'X-Price': '5 €' } } } satisfies CourierCommand);
+    await r.until(() => r.reports.some((x) => x.kind === 'failed'));
+    expect(r.reports.find((x) => x.kind === 'failed')).toEqual({
+      kind: 'failed',
+      jobId: 'j1',
+      error: { name: 'TypeError', message: "The page could not send the request: Failed to execute 'setRequestHeader': '5 €' is not a valid HTTP header field value." },
+    });
+    expect(r.xhrs[0]!.sentBody).toBeUndefined();
+  });
+
+  it('a page that stops carrying (close) says so: its aborted jobs fail as CourierGone, not as a network error', async () => {
+    const r = rig();
+    await started(r);
+    const reports = r.reports;
+    r.courier.close();
+    await r.until(() => reports.some((x) => x.kind === 'failed'));
+    expect(reports.find((x) => x.kind === 'failed')).toMatchObject({ jobId: 'j1', error: { name: 'CourierGone' } });
   });
 
   it('aborts the request when the worker says so, and when the page closes', async () => {
