@@ -267,8 +267,11 @@ export class UploadEngine {
     return toView(this.#book.find(id) ?? record);
   }
 
-  async #cancelRequests(record: UploadRecord): Promise<void> {
-    await this.#dispatcher.stop(record.id); // no request of ours may land after the DELETE
+  async #cancelRequests(cancelled: UploadRecord): Promise<void> {
+    await this.#dispatcher.stop(cancelled.id); // no request of ours may land after the DELETE
+    // As the run left it: an answer that came while it was being stopped may have named the
+    // upload on the server (a tus or IETF creation), which the DELETE must name.
+    const record = this.#book.find(cancelled.id) ?? cancelled;
     this.#dispatcher.forget(record.id);
     const written = this.#book.written(record.id);
     // Not waited for (a worker stopped before it runs drops the file of a cancelled upload when it starts).

@@ -61,3 +61,18 @@ describe('protocol and endpoint of an upload', () => {
     expect((await store.list())[0]!.remote).toEqual({ url: 'https://tus.example/files/abc' });
   });
 });
+
+describe('cancel while an answer brings the upload’s URL', () => {
+  it('the DELETE names the URL that answer brought (the record as it is once the run has ended)', async () => {
+    const kit = engineKit();
+    const view = await kit.add(1000, 'f.bin');
+    const status = await kit.transport.next(); // the creation (a status that makes the upload)
+    status.respond({ kind: 'offset', offset: 0, complete: false, remote: { url: 'https://up.example/files/abc' } });
+    const cancelling = kit.engine.handle({ type: 'cancel', uploadId: view.id });
+    const del = await kit.transport.next();
+    expect(del.kind).toBe('cancel');
+    expect(del.upload.remote).toEqual({ url: 'https://up.example/files/abc' });
+    del.respond(at(0));
+    expect((await cancelling).state).toBe('cancelled');
+  });
+});
