@@ -36,6 +36,8 @@ interface Job {
   readonly resolve: (response: HttpResponse) => void;
   readonly reject: (error: Error) => void;
   heardAt: number;
+  /** The page said something about this job (it took it). */
+  heard: boolean;
 }
 
 interface Courier {
@@ -95,6 +97,7 @@ export class CourierPool {
           reject(error);
         },
         heardAt: clock.now(),
+        heard: false,
       };
       const onAbort = (): void => {
         courier.port.postMessage({ kind: 'abort', jobId });
@@ -114,6 +117,17 @@ export class CourierPool {
         }, ms);
       };
       if (this.#options.locks === undefined) watch(silence);
+      else {
+        // With locks, the page's job lock tells when it goes away, but only once the page took the
+        // job: a page that never does (a main thread stuck, a frozen tab still holding its life
+        // lock) would leave the request to its deadline by size, an hour for a big body. The job
+        // goes back (through the worker's fetch); the page may carry the next one.
+        timer = clock.setTimeout(() => {
+          if (job.heard || !courier.jobs.has(jobId)) return;
+          courier.port.postMessage({ kind: 'abort', jobId });
+          job.reject(new CourierGone());
+        }, silence);
+      }
       courier.port.postMessage({ kind: 'job', jobId, jobLock, request });
     });
   }
@@ -126,6 +140,7 @@ export class CourierPool {
     const job = courier.jobs.get(report.jobId);
     if (job === undefined) return;
     job.heardAt = this.#options.clock.now();
+    job.heard = true;
     switch (report.kind) {
       case 'accepted':
         // The page holds the job's lock: this wait ends when the job is over or the page is gone.
@@ -160,7 +175,11 @@ export class CourierPool {
     courier.alive = false;
     const index = this.#couriers.indexOf(courier);
     if (index >= 0) this.#couriers.splice(index, 1);
-    for (const job of [...courier.jobs.values()]) job.reject(new CourierGone());
+    for (const [jobId, job] of [...courier.jobs]) {
+      // A page that was only slow (no locks, silence) must stop sending too: the upload resumes elsewhere.
+      courier.port.postMessage({ kind: 'abort', jobId });
+      job.reject(new CourierGone());
+    }
     courier.port.close();
   }
 }

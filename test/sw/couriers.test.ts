@@ -200,6 +200,25 @@ describe('page-assisted uploads: courier and pool', () => {
     expect(await answer).toBe('AbortError');
   });
 
+  it('a page that never takes its job (stuck, yet holding its life lock): after 5 s the job is aborted and comes back as CourierGone; the page stays', async () => {
+    const { pool, client, clock, locks } = setup();
+    const channel = new MessageChannel();
+    const seen: string[] = [];
+    channel.port1.onmessage = (event: MessageEvent<{ kind: string }>) => seen.push(event.data.kind);
+    void locks.for('stuck page').request('life-stuck', {}, () => new Promise(() => undefined));
+    pool.add({ kind: 'resilient-upload:courier', courierId: 'stuck', lifeLock: 'life-stuck' }, channel.port2);
+    await settle();
+    const answer = client.send(req(), { signal: new AbortController().signal }).catch((e: Error) => e.name);
+    await clock.advance(4_900);
+    expect(seen).toEqual(['job']);
+    await clock.advance(100);
+    expect(await answer).toBe('CourierGone');
+    await settle();
+    expect(seen).toEqual(['job', 'abort']);
+    expect(pool.available).toBe(true);
+    channel.port1.close();
+  });
+
   it('without Web Locks, a page silent for 5 s is gone; one that keeps talking is not', async () => {
     const { page, pool, client, clock, freeze } = setup({ locks: false });
     await page.offer();
@@ -217,6 +236,9 @@ describe('page-assisted uploads: courier and pool', () => {
     await clock.advance(6_000);
     expect(await answer).toBe('CourierGone');
     expect(pool.available).toBe(false);
+    await settle();
+    expect(FakeXhr.last!.aborted).toBe(true); // told to stop, should it wake
+
   });
 
   it('a request lost with its page makes the transport re-sync (a status) rather than back off', async () => {
