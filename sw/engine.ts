@@ -281,7 +281,11 @@ export class UploadEngine {
     // file's own, or one other file's) and lasts cancelTimeoutMs at most: then the DELETE goes anyway.
     const waited = deadline(this.#deps.clock, this.#deps.cancelTimeoutMs, new AbortController().signal);
     try {
-      await Promise.race([written, abortOf(waited.signal)]);
+      let saved = await Promise.race([written, abortOf(waited.signal)]);
+      if (saved === false) saved = await Promise.race([this.#book.resave(record.id), abortOf(waited.signal)]);
+      // The store will not take the `cancelled` record: rather no record than one a restart would
+      // bring back as unfinished, its file gone.
+      if (saved === false) await Promise.race([this.#book.unstore(record.id), abortOf(waited.signal)]);
     } finally {
       waited.dispose();
     }

@@ -29,6 +29,8 @@ export class RecordBook {
   readonly #storing = new Map<string, Blob>();
   /** Uploads whose add failed: none of their writes may reach the store. */
   readonly #unstored = new Set<string>();
+  /** Uploads whose record, as memory holds it, the store failed to take (its next write tries again). */
+  readonly #unsaved = new Set<string>();
   /**
    * The File each upload was added from, while this worker lives and until a run with it fails:
    * a request for the whole file sends it rather than the stored copy (see `wholeFrom`). After
@@ -229,13 +231,33 @@ export class RecordBook {
   }
 
   /**
-   * Resolves once the upload's writes queued so far are done (or failed), so the store holds its
-   * record as memory holds it now; at once when its add has yet to begin, as that store writes
-   * the record as it then stands. Waits for at most one store in flight: its own or another file's.
+   * Resolves once the upload's writes queued so far are done: true when the store then holds its
+   * record as memory holds it, false when the last write of it failed. At once (true) when its add
+   * has yet to begin, as that store writes the record as it then stands. Waits for at most one
+   * store in flight: its own or another file's.
    */
-  written(id: string): Promise<void> {
-    if (this.#queuedAdds.has(id)) return Promise.resolve();
-    return this.#lanes.get(id) ?? Promise.resolve();
+  async written(id: string): Promise<boolean> {
+    if (this.#queuedAdds.has(id)) return true;
+    await this.#lanes.get(id);
+    return !this.#unsaved.has(id);
+  }
+
+  /** Writes the record again as memory holds it (after a failed write); resolves like `written`. */
+  resave(id: string): Promise<boolean> {
+    this.#writeRecord(id, 'put');
+    return this.written(id);
+  }
+
+  /**
+   * Removes the upload's record and file from the store, keeping it in memory: for a cancelled
+   * upload whose record the store would not take, so that no restart brings it back unfinished
+   * (and without its file).
+   */
+  unstore(id: string): Promise<void> {
+    return this.#write(id, async (store) => {
+      await store.delete(id);
+      this.#unsaved.delete(id);
+    });
   }
 
   emit(type: 'state' | 'progress' | 'complete', record: UploadRecord): void {
@@ -250,7 +272,19 @@ export class RecordBook {
     void this.#write(id, async (store) => {
       const record = this.#records.get(id);
       if (record === undefined || this.#unstored.has(id)) return;
-      await (how === 'finish' ? store.finish(record) : store.put(record));
+      try {
+        await (how === 'finish' ? store.finish(record) : store.put(record));
+        this.#unsaved.delete(id);
+      } catch (cause) {
+        // Said once per run of failures, with the store's reason; memory stays right meanwhile.
+        if (!this.#unsaved.has(id)) {
+          const why = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+          const info = new UploadError('STORAGE', `The upload's state could not be saved (${why}); it is saved again at its next change`, { cause }).toInfo();
+          this.#notify({ type: 'error', upload: toView(record), error: info });
+        }
+        this.#unsaved.add(id);
+        throw cause;
+      }
     });
   }
 
