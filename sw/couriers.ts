@@ -45,6 +45,8 @@ interface Courier {
   readonly port: MessagePort;
   readonly jobs: Map<string, Job>;
   alive: boolean;
+  /** It let a job go untaken: no new job goes to it until it says something again. */
+  stalled: boolean;
 }
 
 export class CourierPool {
@@ -58,7 +60,7 @@ export class CourierPool {
 
   /** A page offers to carry; `port` is the channel it sent along. */
   add(offer: CourierOffer, port: MessagePort): void {
-    const courier: Courier = { id: offer.courierId, port, jobs: new Map(), alive: true };
+    const courier: Courier = { id: offer.courierId, port, jobs: new Map(), alive: true, stalled: false };
     this.#couriers.push(courier);
     port.onmessage = (event: MessageEvent<CourierReport>) => this.#onReport(courier, event.data);
     const locks = this.#options.locks;
@@ -68,12 +70,12 @@ export class CourierPool {
 
   /** Whether some page can carry a request now. */
   get available(): boolean {
-    return this.#couriers.some((c) => c.alive);
+    return this.#couriers.some((c) => c.alive && !c.stalled);
   }
 
   /** Sends `request` through the newest live page. Rejects with CourierGone when that page goes away first. */
   send(request: CourierRequest, options: SendOptions): Promise<HttpResponse> {
-    const courier = [...this.#couriers].reverse().find((c) => c.alive);
+    const courier = [...this.#couriers].reverse().find((c) => c.alive && !c.stalled);
     if (courier === undefined) return Promise.reject(new CourierGone());
     const jobId = this.#options.newId();
     const jobLock = `resilient-upload:job:${jobId}`;
@@ -119,11 +121,13 @@ export class CourierPool {
       if (this.#options.locks === undefined) watch(silence);
       else {
         // With locks, the page's job lock tells when it goes away, but only once the page took the
-        // job: a page that never does (a main thread stuck, a frozen tab still holding its life
-        // lock) would leave the request to its deadline by size, an hour for a big body. The job
-        // goes back (through the worker's fetch); the page may carry the next one.
+        // job: a page that never does (a main thread stuck, an alert open, a frozen tab still
+        // holding its life lock) would leave the request to its deadline by size, an hour for a
+        // big body. The job comes back (the loop re-syncs), and the page gets no other until it
+        // says something again: meanwhile bodies go through the worker's fetch.
         timer = clock.setTimeout(() => {
           if (job.heard || !courier.jobs.has(jobId)) return;
+          courier.stalled = true;
           courier.port.postMessage({ kind: 'abort', jobId });
           job.reject(new CourierGone());
         }, silence);
@@ -133,6 +137,7 @@ export class CourierPool {
   }
 
   #onReport(courier: Courier, report: CourierReport): void {
+    courier.stalled = false; // it talks again: it may take jobs
     if (report.kind === 'alive') {
       for (const job of courier.jobs.values()) job.heardAt = this.#options.clock.now();
       return;

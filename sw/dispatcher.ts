@@ -9,6 +9,7 @@ import type { RecordBook } from './record-book.js';
 import { afterFailure, type RetryPolicy } from './retry.js';
 import { nextWakeAt, pickNext } from './schedule.js';
 import { fileDigest } from './file-digest.js';
+import { askHeaders } from './headers-hook.js';
 import { SliceHasher } from './slice-hasher.js';
 import type { StoredFile } from './stored-file.js';
 import type { Transport } from './transport/port.js';
@@ -270,7 +271,14 @@ export class Dispatcher {
    * hold the whole file: ask it before failing.
    */
   async #withoutFile(record: UploadRecord, signal: AbortSignal): Promise<RunOutcome> {
-    const reply = await this.#config.transport.status(record, { signal, headers: await this.#headers(record.id) });
+    let headers: Readonly<Record<string, string>> | undefined;
+    try {
+      headers = await askHeaders(() => this.#headers(record.id), this.#config.clock, this.#config.timeouts.baseMs, signal);
+    } catch (error) {
+      return { kind: 'failed', error: toUploadError(error, 'The headers hook failed') };
+    }
+    if (headers === undefined) return { kind: 'aborted' };
+    const reply = await this.#config.transport.status(record, { signal, headers });
     if (reply.kind === 'aborted') return reply;
     if (reply.kind === 'offset' && reply.complete) return { kind: 'done' };
     // Unreachable server: decide later, when it can tell whether it has the file.

@@ -4,6 +4,7 @@ import { PROTOCOL_VERSION, UploadError, type PageRequest, type ReplyMap, type Up
 import { checkHeaders, checkQuota, identify, newRecord, type AddRequest, type EndpointDefaults, type StorageEstimateLike } from './admission.js';
 import { abortOf, deadline, type Clock } from './clock.js';
 import type { Dispatcher, HeadersSource } from './dispatcher.js';
+import { askHeaders } from './headers-hook.js';
 import { byAge, toView, type UploadRecord } from './record.js';
 import type { RecordBook } from './record-book.js';
 import { awaitsCredentials } from './schedule.js';
@@ -279,13 +280,13 @@ export class UploadEngine {
     // The server drops its bytes only once the store says `cancelled`: a crash in between must not
     // bring back, from byte 0, an upload the user cancelled. The wait is for a store in flight (this
     // file's own, or one other file's) and lasts cancelTimeoutMs at most: then the DELETE goes anyway.
+    // Should the store not take the `cancelled` record, it is tried again, then the stored record
+    // removed: rather none than one a restart would bring back unfinished, its file gone. This goes
+    // on after the deadline too (only the DELETE stops waiting for it).
+    const saving = written.then(async (saved) => saved || (await this.#book.resave(record.id)) || (await this.#book.unstore(record.id)));
     const waited = deadline(this.#deps.clock, this.#deps.cancelTimeoutMs, new AbortController().signal);
     try {
-      let saved = await Promise.race([written, abortOf(waited.signal)]);
-      if (saved === false) saved = await Promise.race([this.#book.resave(record.id), abortOf(waited.signal)]);
-      // The store will not take the `cancelled` record: rather no record than one a restart would
-      // bring back as unfinished, its file gone.
-      if (saved === false) await Promise.race([this.#book.unstore(record.id), abortOf(waited.signal)]);
+      await Promise.race([saving, abortOf(waited.signal)]);
     } finally {
       waited.dispose();
     }
@@ -293,7 +294,8 @@ export class UploadEngine {
     try {
       // The app's headers hook gets the same deadline: a hook that never answers must not hold
       // the cancel (nor a new upload of this file) for ever.
-      const headers = await Promise.race([this.#deps.headers(toView(record), record.headers), abortOf(limit.signal)]).catch(() => record.headers);
+      const hook = (): Promise<Readonly<Record<string, string>>> => Promise.resolve(this.#deps.headers(toView(record), record.headers));
+      const headers = await askHeaders(hook, this.#deps.clock, this.#deps.cancelTimeoutMs, limit.signal).catch(() => record.headers);
       await this.#deps.transport.cancel(record, { signal: limit.signal, headers: headers ?? record.headers });
     } finally {
       limit.dispose();

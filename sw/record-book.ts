@@ -279,7 +279,7 @@ export class RecordBook {
         // Said once per run of failures, with the store's reason; memory stays right meanwhile.
         if (!this.#unsaved.has(id)) {
           const why = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-          const info = new UploadError('STORAGE', `The upload's state could not be saved (${why}); it is saved again at its next change`, { cause }).toInfo();
+          const info = new UploadError('STORAGE', `The upload's state could not be saved (${why})`, { cause }).toInfo();
           this.#notify({ type: 'error', upload: toView(record), error: info });
         }
         this.#unsaved.add(id);

@@ -3,8 +3,8 @@
 // Returns instead of throwing; the dispatcher turns the outcome into a state.
 import { UploadError, toUploadError } from '../src/protocol/index.js';
 import { UNASKED_FIRST_CHUNK_MAX, afterChunk, afterFailure as smallerChunk, chunkEnd, endBeforeDigest, startWithoutDigest, withServerLimits, type ChunkPolicy, type ChunkState } from './chunk-size.js';
-import { checkHeaders } from './admission.js';
 import { abortOf, deadline, stallWatch, type Clock } from './clock.js';
+import { askHeaders } from './headers-hook.js';
 import type { UploadRecord } from './record.js';
 import type { SliceHasher } from './slice-hasher.js';
 import type { StoredFile } from './stored-file.js';
@@ -180,21 +180,13 @@ async function request(
   onSent: ((bytes: number) => void) | undefined,
 ): Promise<TransportOutcome> {
   let headers: Readonly<Record<string, string>>;
-  // The app's hook, under the loop's signal and a deadline of its own: one that never answers
-  // must neither hold a pause or cancel (they wait for the run to end) nor the upload for ever.
-  const asking = deadline(ctx.clock, ctx.timeouts.baseMs, ctx.signal);
   try {
-    const got = await Promise.race([ctx.headers(), abortOf(asking.signal)]);
-    if (got === undefined) {
-      if (!asking.expired) return { kind: 'aborted' };
-      return { kind: 'failed', error: new UploadError('TIMEOUT', `Timed out: the headers hook did not answer within ${Math.round(ctx.timeouts.baseMs / 1000)} s`) };
-    }
-    checkHeaders(got); // what fetch or the page's XHR would refuse, said here with its reason
+    // Under the loop's signal: a pause or cancel waits for the run to end, never for the hook.
+    const got = await askHeaders(ctx.headers, ctx.clock, ctx.timeouts.baseMs, ctx.signal);
+    if (got === undefined) return { kind: 'aborted' };
     headers = got;
   } catch (error) {
     return { kind: 'failed', error: toUploadError(error, 'The headers hook failed') };
-  } finally {
-    asking.dispose();
   }
   const ms = requestTimeoutMs(bodyBytes, ctx.timeouts, chunk.bytesPerSecond);
   const limit = deadline(ctx.clock, ms, ctx.signal);

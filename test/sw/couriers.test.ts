@@ -200,7 +200,7 @@ describe('page-assisted uploads: courier and pool', () => {
     expect(await answer).toBe('AbortError');
   });
 
-  it('a page that never takes its job (stuck, yet holding its life lock): after 5 s the job is aborted and comes back as CourierGone; the page stays', async () => {
+  it('a page that never takes its job (stuck, yet holding its life lock): after 5 s the job is aborted and comes back as CourierGone; no job goes to it until it talks again', async () => {
     const { pool, client, clock, locks } = setup();
     const channel = new MessageChannel();
     const seen: string[] = [];
@@ -215,6 +215,9 @@ describe('page-assisted uploads: courier and pool', () => {
     expect(await answer).toBe('CourierGone');
     await settle();
     expect(seen).toEqual(['job', 'abort']);
+    expect(pool.available).toBe(false); // no other job for it: bodies go through the worker's fetch
+    channel.port1.postMessage({ kind: 'alive' }); // it talks again
+    await settle();
     expect(pool.available).toBe(true);
     channel.port1.close();
   });

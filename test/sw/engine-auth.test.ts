@@ -110,6 +110,13 @@ describe('credentials', () => {
     await expect(kit.engine.handle({ type: 'set-headers', headers: { A: '5 €' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('beyond U+00FF') });
   });
 
+  it('a headers hook may leave a header out with undefined', async () => {
+    const kit = engineKit({ headers: () => ({ Authorization: undefined, 'X-Tenant': 't1' }) as unknown as Record<string, string> });
+    await kit.add(10);
+    const first = await kit.transport.next();
+    expect(first.ctx.headers).toEqual({ 'X-Tenant': 't1' });
+  });
+
   it('a headers hook that returns a value fetch would refuse: the upload fails with that reason, nothing sent', async () => {
     const kit = engineKit({ headers: () => ({ 'X-Name': 'Zoë & Łukasz' }) });
     const view = await kit.add(10);
