@@ -40,7 +40,7 @@ export async function appendTus(
     name: a.name,
     digest: checked.sha256,
     contentLength: a.contentLength,
-    completing: true,
+    completing: length !== undefined, // tus completes once the length is known and reached
   });
   if (length === undefined || offset !== length) return { offset, complete: false };
   await services.complete(ref);
