@@ -38,6 +38,8 @@ interface Job {
   heardAt: number;
   /** The page said something about this job (it took it). */
   heard: boolean;
+  /** Set once the worker aborted the job: ends it when the page says its request is over. */
+  aborting: (() => void) | undefined;
 }
 
 interface Courier {
@@ -100,12 +102,19 @@ export class CourierPool {
         },
         heardAt: clock.now(),
         heard: false,
+        aborting: undefined,
       };
       const onAbort = (): void => {
         courier.port.postMessage({ kind: 'abort', jobId });
-        job.reject(abortError(options.signal));
+        // Over once the page says its request ended (its failure report, an answer that crossed the
+        // abort, its job lock coming free), so that none of its bytes go on beside what follows (a
+        // DELETE, a new run). A page that does not say so within graceMs is not waited for longer.
+        const ended = (): void => job.reject(abortError(options.signal));
+        job.aborting = ended;
+        clock.clearTimeout(timer);
+        timer = clock.setTimeout(ended, this.#options.graceMs ?? 1_000);
       };
-      if (options.signal.aborted) return onAbort();
+      if (options.signal.aborted) return reject(abortError(options.signal)); // nothing was handed over
       options.signal.addEventListener('abort', onAbort, { once: true });
       courier.jobs.set(jobId, job);
       // Where Web Locks are missing, silence is the only sign the page went away.
@@ -146,6 +155,7 @@ export class CourierPool {
     if (job === undefined) return;
     job.heardAt = this.#options.clock.now();
     job.heard = true;
+    if (job.aborting !== undefined && (report.kind === 'failed' || report.kind === 'answer')) return job.aborting();
     switch (report.kind) {
       case 'accepted':
         // The page holds the job's lock: this wait ends when the job is over or the page is gone.

@@ -187,17 +187,42 @@ describe('page-assisted uploads: courier and pool', () => {
     expect((await answer).status).toBe(200);
   });
 
-  it('pause or cancel aborts the page’s request at once', async () => {
+  it('pause or cancel aborts the page’s request at once, and ends once the page says it stopped', async () => {
     const { page, client } = setup();
     await page.offer();
     await settle();
     const controller = new AbortController();
-    const answer = client.send(req(), { signal: controller.signal }).catch((e: Error) => e.name);
+    let stoppedFirst: boolean | undefined;
+    const answer = client.send(req(), { signal: controller.signal }).catch((e: Error) => {
+      stoppedFirst = FakeXhr.last!.aborted;
+      return e.name;
+    });
     await settle();
     controller.abort();
-    await settle();
-    expect(FakeXhr.last!.aborted).toBe(true);
     expect(await answer).toBe('AbortError');
+    expect(stoppedFirst).toBe(true); // the page's XHR was aborted before the worker went on
+  });
+
+  it('a page that does not say its aborted request stopped is waited for graceMs (1 s), no longer', async () => {
+    const { client, clock, locks, pool } = setup();
+    const channel = new MessageChannel();
+    channel.port1.onmessage = (event: MessageEvent<{ kind: string; jobId: string }>) => {
+      // It takes the job (so it is not a stalled page), then never answers the abort.
+      if (event.data.kind === 'job') channel.port1.postMessage({ kind: 'accepted', jobId: event.data.jobId, locked: false });
+    };
+    void locks.for('deaf page').request('life-deaf', {}, () => new Promise(() => undefined));
+    pool.add({ kind: 'resilient-upload:courier', courierId: 'deaf', lifeLock: 'life-deaf' }, channel.port2);
+    await settle();
+    const controller = new AbortController();
+    let ended = false;
+    const answer = client.send(req(), { signal: controller.signal }).catch((e: Error) => ((ended = true), e.name));
+    await settle();
+    controller.abort();
+    await clock.advance(900);
+    expect(ended).toBe(false);
+    await clock.advance(100);
+    expect(await answer).toBe('AbortError');
+    channel.port1.close();
   });
 
   it('a page that never takes its job (stuck, yet holding its life lock): after 5 s the job is aborted and comes back as CourierGone; no job goes to it until it talks again', async () => {
