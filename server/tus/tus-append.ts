@@ -32,16 +32,21 @@ export async function appendTus(
   if (a.contentLength !== undefined && length !== undefined && a.start + a.contentLength > length) {
     throw new UploadServerError('TOO_LARGE', `the body would take the upload past its Upload-Length of ${length}`, { offset: a.start });
   }
-  const checked = a.checksum === undefined ? { req, sha256: undefined } : await checkedBody(req, lease, services, a.checksum);
-  const { offset } = await services.append(ref, checked.req, lease, {
-    held: a.held,
-    start: a.start,
-    size: a.length,
-    name: a.name,
-    digest: checked.sha256,
-    contentLength: a.contentLength,
-    completing: length !== undefined, // tus completes once the length is known and reached
-  });
+  const checked = a.checksum === undefined ? { req, sha256: undefined, release: () => undefined } : await checkedBody(req, lease, services, a.checksum, a.contentLength);
+  let offset: number;
+  try {
+    ({ offset } = await services.append(ref, checked.req, lease, {
+      held: a.held,
+      start: a.start,
+      size: a.length,
+      name: a.name,
+      digest: checked.sha256,
+      contentLength: a.contentLength,
+      completing: length !== undefined, // tus completes once the length is known and reached
+    }));
+  } finally {
+    checked.release();
+  }
   if (length === undefined || offset !== length) return { offset, complete: false };
   await services.complete(ref);
   return { offset, complete: true };

@@ -8,6 +8,8 @@ import type { CompletedUpload } from '../../server/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../../lab/poll.js';
 import { call, randomData, rawRequest, sha256, parseRaw } from './client.js';
+import { request } from 'node:http';
+import { SHA1_MAX_BODY, SHA1_MAX_HELD, sha1HeldBytes } from '../../server/tus/tus-checksum.js';
 
 let srv: TestServer;
 const completed: CompletedUpload[] = [];
@@ -220,6 +222,56 @@ describe('checksum, termination, expiration', () => {
     expect(r.status).toBe(460);
     expect(r.headers.get('location')).toBeNull();
     expect(await partials()).toBe(before);
+  });
+
+  it('sha1 bodies are held in memory: past SHA1_MAX_BODY by Content-Length 413 unread, past SHA1_MAX_HELD all together 503; the others land', async () => {
+    const own = await startTestServer({});
+    try {
+      const make = async (length: number): Promise<string> => {
+        const r = await call(`${own.url}/files/`, { method: 'POST', headers: { ...V, 'Upload-Length': String(length) } });
+        expect(r.status).toBe(201);
+        return new URL(r.headers.get('location')!, `${own.url}/files/`).href;
+      };
+      const raw = (url: string, headers: Record<string, string>) => {
+        const u = new URL(url);
+        const r = request({ method: 'PATCH', hostname: u.hostname, port: u.port, path: u.pathname, headers: { ...V, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': '0', ...headers } });
+        const answered = new Promise<number>((resolve, reject) => {
+          r.on('response', (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          r.on('error', reject);
+        });
+        return { r, answered };
+      };
+      // Refused by its Content-Length alone: the answer comes with no byte of the body sent.
+      const big = raw(await make(SHA1_MAX_BODY + 1), { 'Content-Length': String(SHA1_MAX_BODY + 1), 'Upload-Checksum': sum('sha1', new Uint8Array(1)) });
+      big.r.flushHeaders();
+      expect(await big.answered).toBe(413);
+      big.r.destroy();
+      // Four bodies of SHA1_MAX_BODY, all but their last byte sent: SHA1_MAX_HELD is taken.
+      const bodies = [0, 1, 2, 3].map((i) => new Uint8Array(SHA1_MAX_BODY).fill(i + 1));
+      const open = await Promise.all(
+        bodies.map(async (b) => {
+          const o = raw(await make(b.length), { 'Content-Length': String(b.length), 'Upload-Checksum': sum('sha1', b) });
+          o.r.write(b.subarray(0, b.length - 1));
+          return { ...o, last: b.subarray(b.length - 1) };
+        }),
+      );
+      await until('four sha1 bodies held', () => sha1HeldBytes() >= SHA1_MAX_HELD - 4);
+      const fifth = randomData(1000);
+      const url = await make(1000);
+      const refused = await call(url, { method: 'PATCH', headers: { ...V, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': '0', 'Upload-Checksum': sum('sha1', fifth) }, body: fifth });
+      expect(refused.status).toBe(503);
+      expect(refused.body).toContain('try again shortly, or use sha256');
+      for (const o of open) o.r.end(o.last);
+      expect(await Promise.all(open.map((o) => o.answered))).toEqual([204, 204, 204, 204]);
+      await until('nothing held', () => sha1HeldBytes() === 0);
+      const again = await call(url, { method: 'PATCH', headers: { ...V, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': '0', 'Upload-Checksum': sum('sha1', fifth) }, body: fifth });
+      expect(again.status).toBe(204);
+    } finally {
+      await own.close();
+    }
   });
 
   it('an algorithm not offered, or a malformed checksum: 400, nothing appended', async () => {
