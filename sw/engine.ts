@@ -40,6 +40,8 @@ export class UploadEngine {
   readonly #dispatcher: Dispatcher;
   #started: Promise<void> | undefined;
   #resumeTimer: unknown;
+  /** No longer the registration's active worker: its runs stay stopped. */
+  #retired = false;
   /** This worker instance: pages that see it change offer to carry bodies again. */
   readonly #instance: string;
   /** Adds, taken in one at a time (see `#serialAdd`). */
@@ -99,15 +101,29 @@ export class UploadEngine {
    * stop them (offsets kept, records written) and let the new version resume them. Should no new
    * version take over within `resumeAfterMs`, this one goes on by itself.
    */
-  async handOver(resumeAfterMs: number): Promise<void> {
+  async handOver(resumeAfterMs: number, stillActive: () => boolean = () => true): Promise<void> {
     await this.start();
     if (this.#resumeTimer !== undefined) this.#deps.clock.clearTimeout(this.#resumeTimer);
     await this.#dispatcher.suspend();
     await this.#book.flush();
     this.#resumeTimer = this.#deps.clock.setTimeout(() => {
       this.#resumeTimer = undefined;
+      // The new version took over after all (its activation came late): it runs the uploads now.
+      if (this.#retired || !stillActive()) return;
       this.#dispatcher.enable();
     }, resumeAfterMs);
+  }
+
+  /**
+   * This worker is no longer the registration's active one (`redundant`): its uploads belong to the
+   * version that replaced it, which runs them from the same records. Stop them here for good.
+   */
+  async retire(): Promise<void> {
+    this.#retired = true;
+    if (this.#resumeTimer !== undefined) this.#deps.clock.clearTimeout(this.#resumeTimer);
+    this.#resumeTimer = undefined;
+    await this.#dispatcher.suspend();
+    await this.#book.flush();
   }
 
   /** Resolves when nothing runs and no retry is due soon, writes flushed: for `event.waitUntil`. Never rejects. */
@@ -134,7 +150,7 @@ export class UploadEngine {
       // stopped between the two leaves the file behind.
       if (record.state === 'done' || record.state === 'cancelled') void this.#book.dropFile(record.id);
     }
-    this.#dispatcher.enable();
+    if (!this.#retired) this.#dispatcher.enable();
   }
 
   async #dispatch(request: PageRequest): Promise<ReplyMap[keyof ReplyMap]> {

@@ -219,7 +219,8 @@ function wireEvents(scope: UploaderScope, engine: UploadEngine, couriers: Courie
     // The app's update prompt makes this (waiting) version skip waiting: the active one must let go.
     if (isSkipWaitingMessage(event.data)) askToHandOver(scope);
     if (isHandOverEnvelope(event.data)) {
-      event.waitUntil(newVersionInstalled(scope.registration).then((installed) => (installed ? engine.handOver(HAND_OVER_GRACE_MS) : undefined)));
+      const stillActive = (): boolean => scope.serviceWorker === undefined || scope.registration.active === scope.serviceWorker;
+      event.waitUntil(newVersionInstalled(scope.registration).then((installed) => (installed ? engine.handOver(HAND_OVER_GRACE_MS, stillActive) : undefined)));
       return;
     }
     const port = event.ports[0];
@@ -251,6 +252,13 @@ function wireEvents(scope: UploaderScope, engine: UploadEngine, couriers: Courie
         if (engine.views().some((u) => u.state === 'waiting')) throw new UploadError('NETWORK', 'Uploads are still waiting for the network');
       })(),
     );
+  });
+  // Replaced by a newer version (activated, perhaps after this one went on past its hand-over):
+  // two workers must not run the same uploads. Where `serviceWorker` is missing, the browser
+  // ends a redundant worker soon after its events.
+  const me = scope.serviceWorker as Partial<WorkerVersionLike> | undefined;
+  me?.addEventListener?.('statechange', () => {
+    if (me.state === 'redundant') void engine.retire();
   });
   // Top-level code runs at every worker start: an active worker was restarted, so resume now.
   if (scope.registration.active !== null && scope.registration.active === scope.serviceWorker) {

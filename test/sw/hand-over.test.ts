@@ -58,7 +58,7 @@ describe('hand-over to a new version of the worker', () => {
     const view = await kit.add(100 * KiB);
     (await kit.transport.next()).respond(at(0));
     await kit.transport.next();
-    setRegistration(kit, { waiting: new FakeVersion() });
+    setRegistration(kit, { active: kit.scope.scope.serviceWorker, waiting: new FakeVersion() });
     const message = new FakeExtendableEvent('message', { data: { kind: 'resilient-upload:hand-over' }, ports: [] });
     kit.scope.scope.dispatchEvent(message);
     await Promise.all(message.waits);
@@ -70,6 +70,44 @@ describe('hand-over to a new version of the worker', () => {
     (await kit.transport.next()).respond(at(100 * KiB, true));
     await settle();
     expect(kit.view(view.id).state).toBe('done');
+  });
+
+  it('a new version that takes over late: the old one does not go on when it already did, and stops for good once it does', async () => {
+    // Activated before the 10 s passed: the old one stays stopped.
+    const kit = engineKit({ chunk });
+    const view = await kit.add(100 * KiB);
+    (await kit.transport.next()).respond(at(0));
+    await kit.transport.next();
+    const next = new FakeVersion();
+    setRegistration(kit, { active: kit.scope.scope.serviceWorker, waiting: next });
+    const message = new FakeExtendableEvent('message', { data: { kind: 'resilient-upload:hand-over' }, ports: [] });
+    kit.scope.scope.dispatchEvent(message);
+    await Promise.all(message.waits);
+    setRegistration(kit, { active: next, waiting: null });
+    await kit.clock.advance(10_000);
+    expect(kit.view(view.id).state).toBe('queued');
+    expect(kit.transport.calls).toHaveLength(2);
+
+    // Activated after: the old one went on, and stops once it is redundant, its records left as they are.
+    const late = engineKit({ chunk });
+    const other = await late.add(100 * KiB);
+    (await late.transport.next()).respond(at(0));
+    await late.transport.next();
+    setRegistration(late, { active: late.scope.scope.serviceWorker, waiting: new FakeVersion() });
+    const ask = new FakeExtendableEvent('message', { data: { kind: 'resilient-upload:hand-over' }, ports: [] });
+    late.scope.scope.dispatchEvent(ask);
+    await Promise.all(ask.waits);
+    await late.clock.advance(10_000);
+    const resumed = await late.transport.next(); // it went on
+    const me = late.scope.scope.serviceWorker as unknown as EventTarget & { state: string };
+    me.state = 'redundant';
+    me.dispatchEvent(new Event('statechange'));
+    expect(await resumed.answered).toEqual({ kind: 'aborted' });
+    await settle();
+    expect(late.view(other.id).state).toBe('queued');
+    const made = late.transport.calls.length;
+    await late.clock.advance(60_000);
+    expect(late.transport.calls).toHaveLength(made); // nothing more from the retired worker
   });
 
   it('a new version that fails to install changes nothing', async () => {

@@ -25,7 +25,8 @@ export function fakeScope(options: { sync?: boolean } = {}) {
   const scope = Object.assign(target, {
     location: { origin: 'http://127.0.0.1:9' },
     registration: { active: null, ...(options.sync === false ? {} : { sync }) },
-    serviceWorker: {},
+    // This worker, as its scope shows it: its state changes (e.g. to `redundant`) are events.
+    serviceWorker: Object.assign(new EventTarget(), { state: 'activated' }),
     navigator: { onLine: true as boolean, storage: { estimate: async () => ({ ...storage }) } },
     clients: {
       claim: vi.fn(async () => undefined),
