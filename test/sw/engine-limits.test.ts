@@ -6,6 +6,15 @@ import { engineKit } from './kit/engine-kit.js';
 import { settle } from './kit/fake-clock.js';
 import { at } from './kit/scripted-transport.js';
 
+/** The scripted server takes every append whole and completes the upload at `size` bytes. */
+function acknowledgeAppends(kit: ReturnType<typeof engineKit>, size: number): void {
+  kit.transport.respondWith((call) => {
+    if (call.kind !== 'append') return undefined;
+    const reached = call.chunk!.start + call.chunk!.body.size;
+    return at(reached, reached === size);
+  });
+}
+
 describe('limits of one request', () => {
   it('a body whose bytes stop moving for baseMs times out, long before its deadline by size; one that reports nothing, or all its bytes, does not', async () => {
     const kit = engineKit();
@@ -40,11 +49,7 @@ describe('limits of one request', () => {
     const kit = engineKit();
     kit.transport.appendsAtZero = true;
     kit.transport.limits = { max: 3 * MiB };
-    kit.transport.respondWith((call) => {
-      if (call.kind !== 'append') return undefined;
-      const reached = call.chunk!.start + call.chunk!.body.size;
-      return at(reached, reached === 10 * MiB);
-    });
+    acknowledgeAppends(kit, 10 * MiB);
     const view = await kit.add(10 * MiB, 'limited.bin');
     await kit.engine.whenIdle();
     expect(kit.view(view.id).state).toBe('done');
@@ -55,11 +60,7 @@ describe('limits of one request', () => {
   /** Runs a file through a scripted server that acknowledges every append; the sizes of the appends sent. */
   async function appendSizes(kit: ReturnType<typeof engineKit>, size: number): Promise<{ state: string; sizes: number[] }> {
     kit.transport.appendsAtZero = true;
-    kit.transport.respondWith((call) => {
-      if (call.kind !== 'append') return undefined;
-      const reached = call.chunk!.start + call.chunk!.body.size;
-      return at(reached, reached === size);
-    });
+    acknowledgeAppends(kit, size);
     const view = await kit.add(size, 'bounded.bin');
     await kit.engine.whenIdle();
     return { state: kit.view(view.id).state, sizes: kit.transport.calls.filter((c) => c.kind === 'append').map((c) => c.chunk!.body.size) };
@@ -122,11 +123,7 @@ describe('limits of one request', () => {
     await settle();
     kit.transport.limits = { max: 512 * 1024 }; // the server now takes at most 512 KiB per append
     first.respond(at(1 * MiB));
-    kit.transport.respondWith((call) => {
-      if (call.kind !== 'append') return undefined;
-      const reached = call.chunk!.start + call.chunk!.body.size;
-      return at(reached, reached === 10 * MiB);
-    });
+    acknowledgeAppends(kit, 10 * MiB);
     await kit.engine.whenIdle();
     expect(kit.view(view.id).state).toBe('done');
     const later = kit.transport.calls.filter((c) => c.kind === 'append').slice(1).map((c) => c.chunk!.body.size);
@@ -143,11 +140,7 @@ describe('limits of one request', () => {
     await settle();
     kit.transport.limits = { max: 512 * 1024 };
     first.respond(at(1 * MiB));
-    kit.transport.respondWith((call) => {
-      if (call.kind !== 'append') return undefined;
-      const reached = call.chunk!.start + call.chunk!.body.size;
-      return at(reached, reached === 2 * MiB);
-    });
+    acknowledgeAppends(kit, 2 * MiB);
     await kit.engine.whenIdle();
     expect(kit.view(view.id).state).toBe('done');
     expect(kit.transport.calls.filter((c) => c.kind === 'append').map((c) => c.chunk!.body.size)).toEqual([1 * MiB, 512 * 1024, 512 * 1024]);
