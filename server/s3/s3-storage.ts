@@ -31,6 +31,9 @@ export interface S3StorageOptions {
 
 const DEFAULT_PART = 8 * 1024 * 1024;
 
+/** How many append sessions are kept for a completion to continue (oldest dropped first). */
+const MAX_KEPT_WRITERS = 1024;
+
 export class S3Storage implements UploadStorage {
   /** Leases in the bucket: the writer locks of every instance that shares it. */
   readonly locks: S3Leases;
@@ -94,10 +97,16 @@ export class S3Storage implements UploadStorage {
     await session.update(() => ({ ...base, size: base.size ?? options.size, name: base.name ?? options.name }));
     this.#writers.delete(p.key);
     const out = await appendBody({ bucket: this.#bucket, layout: this.#layout, session, partSize: this.#partSizeFor(session.manifest.size) }, body, options);
-    // The protocol completes an upload whose bytes are all in (or, without a size, whose body came
-    // whole) when it said so: only then is the session kept for complete() to continue.
+    // The protocol may complete an upload whose bytes are all in (or, without a size, whose body
+    // came whole): the session is kept for complete() to continue (its fence). Bounded, as
+    // uploads that are never completed (an IETF ?0 append, a deferred tus length, an abandoned
+    // upload) would otherwise leave theirs for the process's life; an evicted one reads afresh.
     const size = session.manifest.size;
-    if (options.completing === true && (size === undefined || out.offset === size)) this.#writers.set(p.key, session);
+    if (size === undefined || out.offset === size) {
+      this.#writers.delete(p.key);
+      this.#writers.set(p.key, session);
+      if (this.#writers.size > MAX_KEPT_WRITERS) this.#writers.delete(this.#writers.keys().next().value!);
+    }
     return out;
   }
 
