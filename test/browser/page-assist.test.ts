@@ -47,7 +47,7 @@ for (const engine of selectedEngines()) {
       engine,
       { id: 'A1', title: 'the open page carries the bytes: sent runs ahead of confirmed, both only grow, many updates along the way; byte-identical', lab: { bytesPerSecond: 8 * MiB } },
       async (lab) => {
-        const source = await makeFile(lab.filesDir, 'assisted.bin', 24 * MiB);
+        const source = await makeFile(lab.filesDir, 'assisted.bin', 64 * MiB);
         const page = await lab.open();
         await watchProgress(page);
         await page.pick('#file', [source.path]);
@@ -59,10 +59,13 @@ for (const engine of selectedEngines()) {
           expect(log[i]!.offset).toBeGreaterThanOrEqual(log[i - 1]!.offset);
           expect(Math.max(log[i]!.sent, log[i]!.offset)).toBeGreaterThanOrEqual(log[i - 1]!.offset);
         }
-        // The proxy holds the transfer to at least 3 s; at the 4 updates a second the courier
-        // promises (one every 100 ms at most, unit-tested on a fake clock), that is 12 or more
-        // updates. Counted, not timed: a busy machine makes the transfer longer, never the count
-        // smaller. The rate is reported as a fact (and measured by the bench), not asserted.
+        // The proxy holds the transfer to at least 8 s; at the 4 updates a second the courier
+        // promises (one every 100 ms at most, unit-tested on a fake clock), that is 32 or more
+        // updates. Counted, not timed. The file is large for a reason: loopback socket buffers
+        // take several MiB of a request at once, so XHR's "sent" jumps to a chunk's end when the
+        // chunk fits in them and only moves gradually past that — with 24 MiB (chunks of 4–12 MiB)
+        // the count was that of chunk boundaries, 9–12 on an idle machine and 7 once in CI; with
+        // 64 MiB, 33–38. The rate is reported as a fact (and measured by the bench), not asserted.
         const moving = log.filter((e) => e.sent > 0 && e.sent < source.size);
         expect(moving.length).toBeGreaterThanOrEqual(8);
         const span = (moving.at(-1)!.at - moving[0]!.at) / 1000;
