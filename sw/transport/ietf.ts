@@ -15,6 +15,7 @@ import {
   UPLOAD_COMPLETE,
   UPLOAD_DRAFT_INTEROP_VERSION,
   UPLOAD_LIMIT,
+  type UploadLimit,
 } from '../../src/protocol/ietf.js';
 import { HttpExchange, type HttpExchangeOptions, type ResponseFacts } from './exchange.js';
 import { failedAnswer, isSuccess, malformedAnswer } from './http-errors.js';
@@ -53,7 +54,7 @@ export class IetfTransport implements Transport {
     const { res } = sent;
     if (res.status === 404 || res.status === 410) return forgotten(upload, res.status) ?? this.#create(withoutUrl(upload), ctx, undefined);
     if (!isSuccess(res)) return failure(res);
-    this.#noteLimit(url, res);
+    this.#noteLimit(url, limitOf(res));
     const offset = parseSfInteger(res.header('Upload-Offset'));
     if (offset === undefined) return malformedAnswer(res, 'its offset retrieval has no Upload-Offset');
     const mismatch = otherLength(upload, parseSfInteger(res.header('Upload-Length')));
@@ -81,10 +82,11 @@ export class IetfTransport implements Transport {
     const sent = await this.#http.send({ method: 'PATCH', url, headers, body: chunk.body }, ctx);
     if (sent.kind !== 'answer') return sent;
     const { res } = sent;
-    this.#noteLimit(url, res);
-    const limit = tooLarge(res, upload);
-    if (limit !== undefined) return limit;
-    if (brokeBounds(res, chunk.body.size, last)) {
+    const limit = limitOf(res);
+    this.#noteLimit(url, limit);
+    const tooBig = tooLarge(limit, upload);
+    if (tooBig !== undefined) return tooBig;
+    if (brokeBounds(res.status, limit, chunk.body.size, last)) {
       // Refused for bounds the server announces now (its limits changed): re-sync, and the loop
       // sizes the next append by them. The same append refused twice: the server's answers
       // disagree with each other (e.g. its HEAD announces other bounds), nothing to adapt to.
@@ -122,12 +124,13 @@ export class IetfTransport implements Transport {
     const { res } = sent;
     const location = res.header('Location');
     const remote = location === null ? undefined : created(location, upload);
+    const limit = limitOf(res);
     if (whole !== undefined) {
       // A small file sent whole before the server's bounds were known, and refused for them: append
       // within them, to the upload the refusal names if it made one, else to one created empty.
-      if (brokeBounds(res, whole.body.size, true) && tooLarge(res, upload) === undefined) {
+      if (brokeBounds(res.status, limit, whole.body.size, true) && tooLarge(limit, upload) === undefined) {
         if (remote === undefined) return this.#create(upload, ctx, undefined);
-        this.#noteLimit(remote['url']!, res);
+        this.#noteLimit(remote['url']!, limit);
         return { kind: 'offset', offset: parseSfInteger(res.header('Upload-Offset')) ?? 0, complete: false, remote };
       }
       const answer = this.#appended(res, upload, upload.size);
@@ -135,10 +138,10 @@ export class IetfTransport implements Transport {
       return answer.kind === 'offset' && !answer.complete && remote !== undefined ? { ...answer, remote } : answer;
     }
     if (!isSuccess(res)) return failure(res);
-    const limit = tooLarge(res, upload);
-    if (limit !== undefined) return limit;
+    const tooBig = tooLarge(limit, upload);
+    if (tooBig !== undefined) return tooBig;
     if (remote === undefined) return noLocation(res.status);
-    this.#noteLimit(remote['url']!, res);
+    this.#noteLimit(remote['url']!, limit);
     return { kind: 'offset', offset: parseSfInteger(res.header('Upload-Offset')) ?? 0, complete: false, remote };
   }
 
@@ -146,8 +149,7 @@ export class IetfTransport implements Transport {
    * Keeps the server's bounds on one append for the upload at `url`. An answer with `Upload-Limit`
    * replaces what an earlier one said (limits can change); one without it changes nothing.
    */
-  #noteLimit(url: string, res: ResponseFacts): void {
-    const limit = parseUploadLimit(res.header(UPLOAD_LIMIT));
+  #noteLimit(url: string, limit: UploadLimit | undefined): void {
     if (limit === undefined) return;
     const max = limit['max-append-size'];
     const min = limit['min-append-size'];
@@ -169,18 +171,22 @@ export class IetfTransport implements Transport {
   }
 }
 
+/** An answer's `Upload-Limit`, undefined when absent or malformed (the field is then ignored). */
+function limitOf(res: ResponseFacts): UploadLimit | undefined {
+  return parseUploadLimit(res.header(UPLOAD_LIMIT));
+}
+
 /** A 400 or 413 whose Upload-Limit bounds one append so that a body of `bytes` (completing the upload or not) breaks them. */
-function brokeBounds(res: ResponseFacts, bytes: number, completes: boolean): boolean {
-  if (res.status !== 400 && res.status !== 413) return false;
-  const limit = parseUploadLimit(res.header(UPLOAD_LIMIT));
+function brokeBounds(status: number, limit: UploadLimit | undefined, bytes: number, completes: boolean): boolean {
+  if (status !== 400 && status !== 413) return false;
   const max = limit?.['max-append-size'];
   const min = limit?.['min-append-size'];
   return (max !== undefined && bytes > max) || (!completes && min !== undefined && bytes > 0 && bytes < min);
 }
 
 /** `Upload-Limit: max-size` below this file: the client "SHOULD stop ... and cancel the upload". */
-function tooLarge(res: ResponseFacts, upload: TransportUpload): TransportOutcome | undefined {
-  const max = parseUploadLimit(res.header(UPLOAD_LIMIT))?.['max-size'];
+function tooLarge(limit: UploadLimit | undefined, upload: TransportUpload): TransportOutcome | undefined {
+  const max = limit?.['max-size'];
   if (max === undefined || upload.size <= max) return undefined;
   return { kind: 'failed', error: new UploadError('REJECTED', `The server takes files up to ${max} bytes (Upload-Limit); this one has ${upload.size}`) };
 }
