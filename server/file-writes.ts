@@ -39,7 +39,7 @@ export async function undoUnverified(fh: FileHandle, start: number, clearGuard: 
  * nothing written since `start` is known durable (Linux may mark the pages clean all the same):
  * it is cut off and `start`, the last offset made durable, is what the error reports.
  */
-export async function syncAndMeasure(fh: FileHandle, start: number, sync: (fh: FileHandle) => Promise<void> = (f) => f.sync()): Promise<number> {
+export async function syncAndMeasure(fh: FileHandle, start: number, sync: FileWrites['sync']): Promise<number> {
   try {
     await sync(fh);
   } catch (err) {

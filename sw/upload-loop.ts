@@ -122,8 +122,12 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     // A slice prepared ahead is used when the server is where we expected and the server's bounds
     // (they may have changed) still take it; otherwise it is dropped once its hashing ends (the
     // hasher's one buffer serves one slice at a time).
-    const fits = (s: Slice): boolean =>
-      s.start === offset && s.end - s.start <= (s.end === record.size ? (bounds?.max ?? Infinity) : within.maxBytes) && (s.end === record.size || s.end - s.start >= within.minBytes);
+    const fits = (s: Slice): boolean => {
+      if (s.start !== offset) return false;
+      const bytes = s.end - s.start;
+      // The append that completes the upload may be smaller than the bounds, never larger than the server's max.
+      return s.end === record.size ? bytes <= (bounds?.max ?? Infinity) : bytes >= within.minBytes && bytes <= within.maxBytes;
+    };
     if (ahead !== undefined && !fits(ahead)) {
       await ahead.ready.catch(() => undefined);
       ahead = undefined;
