@@ -28,6 +28,22 @@ function setRegistration(kit: ReturnType<typeof engineKit>, registration: { acti
   Object.assign(kit.scope.scope.registration, registration);
 }
 
+/**
+ * An active worker uploading 100 KiB (its first slice on the wire) asked to hand over to `waiting`,
+ * once the hand-over is done: its uploads stopped, the 10 s before it goes on by itself begun.
+ */
+async function handedOver(waiting: FakeVersion): Promise<{ kit: ReturnType<typeof engineKit>; id: string }> {
+  const kit = engineKit({ chunk });
+  const view = await kit.add(100 * KiB);
+  (await kit.transport.next()).respond(at(0));
+  await kit.transport.next();
+  setRegistration(kit, { active: kit.scope.scope.serviceWorker, waiting });
+  const message = new FakeExtendableEvent('message', { data: { kind: 'resilient-upload:hand-over' }, ports: [] });
+  kit.scope.scope.dispatchEvent(message);
+  await Promise.all(message.waits);
+  return { kit, id: view.id };
+}
+
 describe('hand-over to a new version of the worker', () => {
   it('the active worker stops its running upload once the new version is installed; whenIdle resolves; the upload is queued with its offset', async () => {
     const kit = engineKit({ chunk });
@@ -54,49 +70,28 @@ describe('hand-over to a new version of the worker', () => {
   });
 
   it('should the new version never take over, the old one goes on after 10 s', async () => {
-    const kit = engineKit({ chunk });
-    const view = await kit.add(100 * KiB);
-    (await kit.transport.next()).respond(at(0));
-    await kit.transport.next();
-    setRegistration(kit, { active: kit.scope.scope.serviceWorker, waiting: new FakeVersion() });
-    const message = new FakeExtendableEvent('message', { data: { kind: 'resilient-upload:hand-over' }, ports: [] });
-    kit.scope.scope.dispatchEvent(message);
-    await Promise.all(message.waits);
-    expect(kit.view(view.id).state).toBe('queued');
+    const { kit, id } = await handedOver(new FakeVersion());
+    expect(kit.view(id).state).toBe('queued');
     await kit.clock.advance(9_000);
-    expect(kit.view(view.id).state).toBe('queued');
+    expect(kit.view(id).state).toBe('queued');
     await kit.clock.advance(1_000);
-    expect(kit.view(view.id).state).toBe('uploading');
+    expect(kit.view(id).state).toBe('uploading');
     (await kit.transport.next()).respond(at(100 * KiB, true));
     await settle();
-    expect(kit.view(view.id).state).toBe('done');
+    expect(kit.view(id).state).toBe('done');
   });
 
   it('a new version that takes over late: the old one does not go on when it already did, and stops for good once it does', async () => {
     // Activated before the 10 s passed: the old one stays stopped.
-    const kit = engineKit({ chunk });
-    const view = await kit.add(100 * KiB);
-    (await kit.transport.next()).respond(at(0));
-    await kit.transport.next();
     const next = new FakeVersion();
-    setRegistration(kit, { active: kit.scope.scope.serviceWorker, waiting: next });
-    const message = new FakeExtendableEvent('message', { data: { kind: 'resilient-upload:hand-over' }, ports: [] });
-    kit.scope.scope.dispatchEvent(message);
-    await Promise.all(message.waits);
+    const { kit, id } = await handedOver(next);
     setRegistration(kit, { active: next, waiting: null });
     await kit.clock.advance(10_000);
-    expect(kit.view(view.id).state).toBe('queued');
+    expect(kit.view(id).state).toBe('queued');
     expect(kit.transport.calls).toHaveLength(2);
 
     // Activated after: the old one went on, and stops once it is redundant, its records left as they are.
-    const late = engineKit({ chunk });
-    const other = await late.add(100 * KiB);
-    (await late.transport.next()).respond(at(0));
-    await late.transport.next();
-    setRegistration(late, { active: late.scope.scope.serviceWorker, waiting: new FakeVersion() });
-    const ask = new FakeExtendableEvent('message', { data: { kind: 'resilient-upload:hand-over' }, ports: [] });
-    late.scope.scope.dispatchEvent(ask);
-    await Promise.all(ask.waits);
+    const { kit: late, id: other } = await handedOver(new FakeVersion());
     await late.clock.advance(10_000);
     const resumed = await late.transport.next(); // it went on
     const me = late.scope.scope.serviceWorker as unknown as EventTarget & { state: string };
@@ -104,7 +99,7 @@ describe('hand-over to a new version of the worker', () => {
     me.dispatchEvent(new Event('statechange'));
     expect(await resumed.answered).toEqual({ kind: 'aborted' });
     await settle();
-    expect(late.view(other.id).state).toBe('queued');
+    expect(late.view(other).state).toBe('queued');
     const made = late.transport.calls.length;
     await late.clock.advance(60_000);
     expect(late.transport.calls).toHaveLength(made); // nothing more from the retired worker
