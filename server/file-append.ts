@@ -3,6 +3,7 @@
 // and memory stays bounded whatever the body size.
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import type { WriteProgress } from './file-checkpoints.js';
 
 /** Writes every byte of `buffers` at `position`; a seam for tests that simulate a full disk. */
 export type WriteChunks = (fh: FileHandle, buffers: Buffer[], position: number) => Promise<void>;
@@ -45,12 +46,17 @@ export interface WriteOutcome {
 
 const BATCH_BYTES = 1 << 20;
 
-/** Never throws: every failure is reported in the outcome so the caller can fsync or roll back. */
+/**
+ * Never throws: every failure is reported in the outcome so the caller can fsync or roll back.
+ * `progress` is told what landed, on every write and every chunk read (its clock may have moved),
+ * and may stop the loop; it is closed before this resolves.
+ */
 export async function writeBody(
   fh: FileHandle,
   body: AsyncIterable<Uint8Array>,
-  options: { position: number; maxBytes: number; hash: boolean; writeChunks: WriteChunks },
+  options: { position: number; maxBytes: number; hash: boolean; writeChunks: WriteChunks; progress?: WriteProgress | undefined },
 ): Promise<WriteOutcome> {
+  const progress = options.progress;
   const hasher = options.hash ? createHash('sha256') : undefined;
   let submitted = 0;
   let accepted = 0;
@@ -73,7 +79,7 @@ export async function writeBody(
   };
   const submit = async (): Promise<void> => {
     await settle();
-    if (writeError !== undefined || batchBytes === 0) return;
+    if (writeError !== undefined || progress?.stopped || batchBytes === 0) return;
     const bufs = batch;
     const pos = options.position + submitted;
     const n = batchBytes;
@@ -81,6 +87,7 @@ export async function writeBody(
     batchBytes = 0;
     inflight = options.writeChunks(fh, bufs, pos).then(() => {
       submitted += n;
+      progress?.written(submitted);
     });
     // Observed by settle(); this only keeps an early failure from being reported as unhandled.
     inflight.catch(() => undefined);
@@ -88,6 +95,8 @@ export async function writeBody(
 
   try {
     for await (const chunk of body) {
+      progress?.written(submitted);
+      if (progress?.stopped) break;
       let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       const room = options.maxBytes - accepted;
       if (buf.length > room) {
@@ -109,8 +118,11 @@ export async function writeBody(
   } catch (err) {
     bodyError = err;
   }
+  // The caller's fsync follows at once: no checkpoint for the last bytes.
+  const closing = progress?.close();
   await submit();
   await settle();
+  await closing;
   return {
     written: submitted,
     overflow,

@@ -6,10 +6,11 @@ import { timingSafeEqual } from 'node:crypto';
 import { UploadServerError, toServerError } from './errors.js';
 import { createDurably, fsyncDir, readJson, statOrUndefined, unlinkIfExists } from './fs-util.js';
 import { writeBody } from './file-append.js';
+import { Checkpoints, DEFAULT_CHECKPOINT, type CheckpointPolicy } from './file-checkpoints.js';
 import { FileLayout, type PartialMeta } from './file-layout.js';
 import { recoverStore } from './file-recovery.js';
 import { NamespaceIndex } from './file-usage.js';
-import { defaultFileWrites, sizeOf, syncAndMeasure, undoUnverified, type FileWrites } from './file-writes.js';
+import { cutBack, defaultFileWrites, sizeOf, syncAndMeasure, undoUnverified, type FileWrites } from './file-writes.js';
 import { rollBackToGuard } from './guard.js';
 import { completionMetadata, notWhole, storageKey } from './storage.js';
 import type {
@@ -28,18 +29,27 @@ export interface FileStoreOptions {
   readonly dir: string;
   readonly clock?: WallClock;
   readonly writes?: Partial<FileWrites>;
+  /**
+   * When a body without a Content-Digest is made durable while it streams in (each checkpoint
+   * raises what status() reports): once `bytes` have been written since the last durable point
+   * and `ms` have passed since the last checkpoint began, or once `maxBytes` have. Default 1 MiB,
+   * 500 ms, 64 MiB.
+   */
+  readonly checkpoint?: CheckpointPolicy;
 }
 
 export class FileStore implements UploadStorage {
   readonly #layout: FileLayout;
   readonly #clock: WallClock;
   readonly #writes: FileWrites;
+  readonly #checkpoint: CheckpointPolicy;
   #ready: Promise<void> | undefined;
   /**
-   * Status never reports more than this for an upload: the start of an append in flight (bytes
-   * count once fsynced and the body ended), or the guard's offset while a digest-checked body is not
-   * yet retired (its upload about to complete, or an append that failed before it could roll back:
-   * the next append finishes that, under the writer lock).
+   * Status never reports more than this for an upload: for an append in flight, its start or, for a
+   * body without a digest, the offset its last checkpoint made durable (the rest counts once fsynced
+   * and the body ended); or the guard's offset while a digest-checked body is not yet retired (its
+   * upload about to complete, or an append that failed before it could roll back: the next append
+   * finishes that, under the writer lock).
    */
   readonly #ceiling = new Map<string, number>();
   readonly #index = new NamespaceIndex();
@@ -48,6 +58,7 @@ export class FileStore implements UploadStorage {
     this.#layout = new FileLayout(options.dir);
     this.#clock = options.clock ?? systemWallClock;
     this.#writes = { ...defaultFileWrites, ...options.writes };
+    this.#checkpoint = options.checkpoint ?? DEFAULT_CHECKPOINT;
   }
 
   /**
@@ -110,12 +121,27 @@ export class FileStore implements UploadStorage {
       const { wrote, size } = await this.#writeMeta(ref, key, options);
       declared = size;
       if (guardCreated && !wrote) await fsyncDir(this.#layout.partialDir);
+      // A digest-checked body is all or nothing: no checkpoints, its bytes count once verified.
+      const checkpoints =
+        digest === undefined
+          ? new Checkpoints({
+              policy: this.#checkpoint,
+              now: () => this.#clock.now(),
+              sync: () => this.#writes.sync(fh),
+              reached: (offset) => this.#raise(key, offset),
+              start,
+            })
+          : undefined;
       const out = await writeBody(fh, body, {
         position: start,
         maxBytes: options.maxBytes,
         hash: digest !== undefined,
         writeChunks: this.#writes.chunks,
+        progress: checkpoints,
       });
+      const durable = checkpoints?.durable ?? start;
+      // Nothing past the last checkpoint is known durable: it goes, whatever else happened.
+      if (checkpoints?.failure) await cutBack(fh, durable, checkpoints.failure.error);
       const verified = !!digest && !!out.sha256 && timingSafeEqual(out.sha256, digest);
       const failure =
         out.writeError !== undefined
@@ -129,7 +155,7 @@ export class FileStore implements UploadStorage {
                 : undefined;
       // With a digest, anything short of a verified body is rolled back: only checked bytes count.
       if (digest && failure) await fh.truncate(start);
-      const offset = await syncAndMeasure(fh, start, this.#writes.sync);
+      const offset = await syncAndMeasure(fh, durable, this.#writes.sync);
       // A body that makes the upload whole is followed by complete() when the caller says so, which
       // retires the guard with the partial files; until then a crash rolls it back and the client,
       // never answered, resends. Otherwise the bytes are acknowledged now: the guard goes now.
@@ -239,6 +265,12 @@ export class FileStore implements UploadStorage {
   /** Path of the finished file of an upload (for onComplete consumers and tests). */
   completedPath(ref: UploadRef): string {
     return this.#layout.complete(storageKey(ref));
+  }
+
+  /** A checkpoint of the append in flight made `offset` durable: status() may report it. */
+  #raise(key: string, offset: number): void {
+    const ceiling = this.#ceiling.get(key);
+    if (ceiling !== undefined && ceiling < offset) this.#ceiling.set(key, offset);
   }
 
   #cap(key: string, size: number): number {

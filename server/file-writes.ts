@@ -36,20 +36,28 @@ export async function undoUnverified(fh: FileHandle, start: number, clearGuard: 
 
 /**
  * Makes what this append wrote durable and says how much the file holds. When the fsync fails,
- * nothing written since `start` is known durable (Linux may mark the pages clean all the same):
- * it is cut off and `start`, the last offset made durable, is what the error reports.
+ * nothing written since `durable` (the append's start, or what its last checkpoint made durable)
+ * is known durable (Linux may mark the pages clean all the same): it is cut off (cutBack).
  */
-export async function syncAndMeasure(fh: FileHandle, start: number, sync: FileWrites['sync']): Promise<number> {
+export async function syncAndMeasure(fh: FileHandle, durable: number, sync: FileWrites['sync']): Promise<number> {
   try {
     await sync(fh);
   } catch (err) {
-    await fh
-      .truncate(start)
-      .then(() => fh.sync())
-      .catch(() => undefined); // then the next append's offset check sees the longer file
-    throw toServerError(err, start);
+    return cutBack(fh, durable, err);
   }
   return (await fh.stat()).size;
+}
+
+/**
+ * After a failed fsync: cuts the file back to `durable`, the last offset made durable, fsyncs it,
+ * and throws `err` with that offset, never less than what status() may have reported.
+ */
+export async function cutBack(fh: FileHandle, durable: number, err: unknown): Promise<never> {
+  await fh
+    .truncate(durable)
+    .then(() => fh.sync())
+    .catch(() => undefined); // then the next append's offset check sees the longer file
+  throw toServerError(err, durable);
 }
 
 export async function sizeOf(path: string): Promise<number> {

@@ -40,8 +40,9 @@ export interface UploadHandler {
 const LINGER_MS = 2_000;
 
 /**
- * Creates the upload API handler (`<basePath>/status`, `<basePath>/upload`). Deadlines for slow and
- * silent clients are the server's: see the README ("Timeouts") for node:http, Express and Fastify.
+ * Creates the upload API handler (`<basePath>/status`, `<basePath>/progress`, `<basePath>/upload`).
+ * Deadlines for slow and silent clients are the server's: see the README ("Timeouts") for
+ * node:http, Express and Fastify.
  *
  * - node:http: `createServer({ requestTimeout: 0, headersTimeout: 20_000 }, handler)
  *   .on('clientError', handler.clientError)` (Node's default requestTimeout of 300 s would cut long

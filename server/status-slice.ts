@@ -1,6 +1,7 @@
 // The status/slice protocol (the classic resumable-upload article, extended with X-File-Size,
-// Content-Digest and DELETE): its headers, its checks and its answers. Takeover, limits, body
-// deadlines and completion are the shared services' (protocol.ts); storage is behind UploadStorage.
+// Content-Digest, X-File-Digest, X-Upload-Complete: ?0, GET /progress and DELETE): its headers, its
+// checks and its answers. Takeover, limits, body deadlines and completion are the shared services'
+// (protocol.ts); storage is behind UploadStorage.
 import {
   H_CONTENT_DIGEST,
   H_FILE_DIGEST,
@@ -8,6 +9,8 @@ import {
   H_FILE_NAME,
   H_FILE_SIZE,
   H_START_BYTE,
+  H_UPLOAD_COMPLETE,
+  PROGRESS_PATH,
   REQUEST_HEADERS,
   RESPONSE_HEADERS,
   isValidFileId,
@@ -25,6 +28,7 @@ import type { UploadRequest, UploadResponse } from './types.js';
 
 const ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/status': ['GET', 'HEAD'],
+  [PROGRESS_PATH]: ['GET', 'HEAD'],
   '/upload': ['POST', 'DELETE'],
 };
 
@@ -36,6 +40,7 @@ export const statusSlice: ProtocolHandler = {
     try {
       const ref: UploadRef = { namespace, id: fileIdOf(req) };
       if (req.path === '/status') return await status(ref, services);
+      if (req.path === PROGRESS_PATH) return await progress(ref, services);
       if (req.method === 'DELETE') return await remove(ref, services);
       return await post(req, ref, services);
     } catch (err) {
@@ -56,12 +61,23 @@ function fileIdOf(req: UploadRequest): string {
 async function status(ref: UploadRef, services: UploadServices): Promise<UploadResponse> {
   const lease = await services.takeOver(ref);
   try {
-    const st = await services.storage.status(ref);
-    // Unknown ids answer 0, as the classic client expects.
-    return offsetResponse({ offset: st?.offset ?? 0, complete: st?.complete ?? false, size: st?.size });
+    return statusAnswer(await services.storage.status(ref));
   } finally {
     lease.release();
   }
+}
+
+/**
+ * Not a takeover point: what the storage reports now (only durable bytes), while a POST on the
+ * upload goes on, so a client sending the file in one long request sees what the server confirmed.
+ */
+async function progress(ref: UploadRef, services: UploadServices): Promise<UploadResponse> {
+  return statusAnswer(await services.storage.status(ref));
+}
+
+function statusAnswer(st: UploadStatus | undefined): UploadResponse {
+  // Unknown ids answer 0, as the classic client expects.
+  return offsetResponse({ offset: st?.offset ?? 0, complete: st?.complete ?? false, size: st?.size });
 }
 
 async function remove(ref: UploadRef, services: UploadServices): Promise<UploadResponse> {
@@ -83,6 +99,8 @@ interface PostHeaders {
   fileDigest: Uint8Array | undefined;
   name: string | undefined;
   contentLength: number | undefined;
+  /** X-Upload-Complete: ?0: the upload is not completed by this request, even when it is whole. */
+  deferred: boolean;
 }
 
 function parsePostHeaders(req: UploadRequest): PostHeaders {
@@ -98,6 +116,15 @@ function parsePostHeaders(req: UploadRequest): PostHeaders {
   const fileDigestRaw = h[H_FILE_DIGEST.toLowerCase()];
   const fileDigest = fileDigestRaw === undefined ? undefined : parseFileDigest(fileDigestRaw);
   if (fileDigestRaw !== undefined && fileDigest === undefined) throw new UploadServerError('BAD_DIGEST', 'X-File-Digest must be :<base64 of 32 bytes>:');
+  const completeRaw = h[H_UPLOAD_COMPLETE.toLowerCase()]?.trim();
+  if (completeRaw !== undefined && completeRaw !== '?0' && completeRaw !== '?1') {
+    throw new UploadServerError('BAD_REQUEST', `${H_UPLOAD_COMPLETE} must be ?0 (do not complete the upload yet) or ?1`);
+  }
+  const deferred = completeRaw === '?0';
+  // The file digest is checked only by the request that completes: with ?0 it would go unchecked.
+  if (deferred && fileDigest !== undefined) {
+    throw new UploadServerError('BAD_REQUEST', `${H_FILE_DIGEST} goes with the request that completes the upload, not with ${H_UPLOAD_COMPLETE}: ?0`);
+  }
   const nameRaw = h[H_FILE_NAME.toLowerCase()];
   const lengthRaw = h['content-length'];
   return {
@@ -107,6 +134,7 @@ function parsePostHeaders(req: UploadRequest): PostHeaders {
     fileDigest,
     name: nameRaw === undefined ? undefined : describeFile({ name: decodeHeaderText(nameRaw) }),
     contentLength: lengthRaw === undefined ? undefined : parseByteCount(lengthRaw),
+    deferred,
   };
 }
 
@@ -133,11 +161,12 @@ async function post(req: UploadRequest, ref: UploadRef, services: UploadServices
       return offsetResponse({ offset: held, complete: true, size: held });
     }
     if (p.start !== held) throw at('OFFSET_MISMATCH');
-    const { fileDigest, ...append } = p;
-    const { offset } = await services.append(ref, req, lease, { held: st, ...append, completing: true });
+    const { fileDigest, deferred, ...append } = p;
+    const { offset } = await services.append(ref, req, lease, { held: st, ...append, completing: !deferred });
     const size = st?.size ?? p.size;
-    // Without a declared size, a body that arrived whole ends the upload (classic semantics).
-    if (size === undefined || offset === size) {
+    // Without a declared size, a body that arrived whole ends the upload (classic semantics). With
+    // ?0 it stays open: a later POST at its size, with no body, completes it.
+    if (!deferred && (size === undefined || offset === size)) {
       // The whole file, checked once: bytes that are not the file never complete. They are
       // removed, so the client's next status says 0 and it sends the file again.
       if (fileDigest !== undefined && !(await services.matchesDigest(ref, offset, fileDigest))) {

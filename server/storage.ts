@@ -106,6 +106,11 @@ export interface UploadStorage {
    * it before serving and refuses to start when it rejects; a rejected init may be retried.
    */
   init(): Promise<void>;
+  /**
+   * What the upload holds, durably. Also asked while an append runs (GET /progress takes no lease):
+   * it then counts what that append has made durable so far, never more (disk: its checkpoints; S3:
+   * its committed parts; memory: every byte of a body without a digest).
+   */
   status(ref: UploadRef): Promise<UploadStatus | undefined>;
   append(ref: UploadRef, body: AsyncIterable<Uint8Array>, options: AppendOptions): Promise<{ offset: number }>;
   /**

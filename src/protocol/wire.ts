@@ -22,12 +22,29 @@ export const FILE_DIGEST_PIECE = 8 * 1024 * 1024;
 
 /** Response headers. */
 export const H_UPLOAD_OFFSET = 'X-Upload-Offset';
-/** `?1` when the server holds the whole file, `?0` otherwise (RFC 8941 boolean). */
+/**
+ * In an answer: `?1` when the server holds the whole file, `?0` otherwise (RFC 8941 boolean).
+ * On a POST: `?0` asks the server not to complete the upload even if this body makes it whole: a
+ * body-less POST at the file's size completes it later, carrying X-File-Digest (a client that
+ * sends the file from byte 0 before its digest is computed). Servers that answer PROGRESS_PATH
+ * understand it.
+ */
 export const H_UPLOAD_COMPLETE = 'X-Upload-Complete';
 /** Stable machine-readable code of an error response (see `ServerErrorCode`). */
 export const H_ERROR_CODE = 'X-Error-Code';
 
-export const REQUEST_HEADERS = [H_FILE_ID, H_START_BYTE, H_FILE_SIZE, H_FILE_NAME, H_CONTENT_DIGEST, H_FILE_DIGEST] as const;
+export const REQUEST_HEADERS = [H_FILE_ID, H_START_BYTE, H_FILE_SIZE, H_FILE_NAME, H_CONTENT_DIGEST, H_FILE_DIGEST, H_UPLOAD_COMPLETE] as const;
+
+/**
+ * `GET <endpoint>/progress` with X-File-Id answers as `GET /status` does (the offset as text,
+ * X-Upload-Offset, X-Upload-Complete, X-File-Size), but takes nothing over: a POST in flight on
+ * the upload goes on, and the offset counts the bytes of it the server has made durable so far
+ * (a body without Content-Digest is made durable as it arrives, not only at its end). So a client
+ * can send a file in one long request and still show what the server confirmed. Not a resume
+ * point while its own POST runs (that POST may still add bytes): a resume asks `/status`. A server
+ * without it answers 404, which is how a client tells.
+ */
+export const PROGRESS_PATH = '/progress';
 export const RESPONSE_HEADERS = [H_UPLOAD_OFFSET, H_UPLOAD_COMPLETE, H_FILE_SIZE, H_ERROR_CODE] as const;
 
 export const MAX_FILE_ID_BYTES = 1024;
