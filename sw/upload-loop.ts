@@ -3,12 +3,12 @@
 // Returns instead of throwing; the dispatcher turns the outcome into a state.
 import { UploadError, toUploadError } from '../src/protocol/index.js';
 import { UNASKED_FIRST_CHUNK_MAX, afterChunk, afterFailure as smallerChunk, chunkEnd, endBeforeDigest, startWithoutDigest, withServerLimits, type ChunkPolicy, type ChunkState } from './chunk-size.js';
-import { abortOf, deadline, stallWatch, type Clock } from './clock.js';
+import { abortOf, deadline, sleep, stallWatch, type Clock } from './clock.js';
 import { askHeaders } from './headers-hook.js';
 import type { UploadRecord } from './record.js';
 import type { SliceHasher } from './slice-hasher.js';
 import type { StoredFile } from './stored-file.js';
-import type { RequestContext, Transport, TransportOutcome } from './transport/port.js';
+import type { ProgressOutcome, RequestContext, Transport, TransportOutcome } from './transport/port.js';
 import { requestTimeoutMs, type TimeoutPolicy } from './transport/timeouts.js';
 
 export type RunOutcome =
@@ -83,6 +83,26 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
   // Only an upload no request was ever made for may start at 0 unasked, where an append at the
   // wrong offset is answered with the server's (e.g. the same file sent before from elsewhere).
   let unasked = ctx.untouched && ctx.transport.appendsFirst?.(upload) === true;
+  // Streamed: where chunks carry no digest and the server shows what it made durable of a request
+  // in flight, one request carries the rest of the file (fewer round trips and fsyncs; a page sends
+  // the picked File itself) and its confirmed progress comes from polling. A server not known yet
+  // is asked once; so is one that holds this untouched upload maybe, before a body too big to waste.
+  let streamed = false;
+  let unaskedMax = UNASKED_FIRST_CHUNK_MAX;
+  if (ctx.hasher === undefined && ctx.transport.progress !== undefined) {
+    let known = ctx.transport.streams?.(upload);
+    if (known === undefined || (known && unasked && record.size > UNASKED_FIRST_CHUNK_MAX)) {
+      const seen = await request(ctx, chunk, (c) => ctx.transport.progress!(upload, c), 0, undefined);
+      if (seen.kind === 'aborted' || ctx.signal.aborted) return end({ kind: 'aborted' });
+      known = seen.kind === 'offset';
+      // The server holds nothing of it: the whole file may go unasked. Else it is asked as usual.
+      if (seen.kind === 'offset') {
+        if (seen.offset === 0 && !seen.complete) unaskedMax = Infinity;
+        else unasked = false;
+      }
+    }
+    streamed = known === true;
+  }
   let reply: TransportOutcome = unasked ? { kind: 'offset', offset: 0, complete: false } : await ask((c) => ctx.transport.status(upload, c), 0);
   for (;;) {
     if (ctx.signal.aborted || reply.kind === 'aborted') return end({ kind: 'aborted' });
@@ -133,10 +153,15 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
       ahead = undefined;
     }
     // The unasked first request stays small: a server holding this file id refuses its body.
-    const size = Math.max(unasked ? Math.min(chunk.size, UNASKED_FIRST_CHUNK_MAX) : chunk.size, within.minBytes);
+    const wanted = streamed ? rest : chunk.size;
+    const size = Math.max(unasked ? Math.min(wanted, unaskedMax) : wanted, within.minBytes);
     unasked = false;
+    // Streamed, a body that makes the file whole goes without the digest still being computed,
+    // asking the server not to complete yet; a body-less append carries the digest after it.
+    const ends = chunkEnd(offset, record.size, size, within);
+    const completeLater = streamed && !digestReady && ends === record.size && offset < record.size;
     const slice =
-      ahead !== undefined ? ahead : prepare(file, offset, endBeforeDigest(offset, chunkEnd(offset, record.size, size, within), record.size, digestReady, bounds?.min), ctx.hasher);
+      ahead !== undefined ? ahead : prepare(file, offset, completeLater ? ends : endBeforeDigest(offset, ends, record.size, digestReady, bounds?.min), ctx.hasher);
     ahead = undefined;
     let ready: Ready;
     try {
@@ -149,7 +174,7 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
       ahead = prepare(file, slice.end, chunkEnd(slice.end, record.size, Math.max(chunk.size, within.minBytes), within), ctx.hasher);
     }
     let whole: string | undefined;
-    if (ctx.fileDigest !== undefined && slice.end === record.size) {
+    if (ctx.fileDigest !== undefined && slice.end === record.size && !completeLater) {
       try {
         // Computed since the run began: usually ready by now. A pause or cancel does not wait for it.
         const digest = await Promise.race([ctx.fileDigest(), abortOf(ctx.signal)]);
@@ -166,8 +191,14 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
       body: ready.body,
       ...(ready.sha256 === undefined ? {} : { sha256: ready.sha256 }),
       ...(whole === undefined ? {} : { fileDigest: whole }),
+      ...(completeLater ? { completeLater } : {}),
     };
-    reply = await ask((c) => ctx.transport.append(upload, body, c), bytes, (n) => ctx.onSent(slice.start + n));
+    const watch = streamed && bytes > 0 ? watchProgress(ctx, upload, chunk, slice.start, (confirmed) => ctx.onProgress(confirmed, chunk)) : undefined;
+    try {
+      reply = await ask((c) => ctx.transport.append(upload, body, c), bytes, (n) => ctx.onSent(slice.start + n));
+    } finally {
+      watch?.stop();
+    }
     if (reply.kind === 'offset') {
       chunk = afterChunk(chunk, bytes, ctx.clock.now() - started, policy);
       if (chunk.bytesPerSecond !== undefined) ctx.onMeasured?.(chunk.bytesPerSecond);
@@ -176,13 +207,13 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
 }
 
 /** One request under a deadline scaled to its body; a deadline that passes is a TIMEOUT. */
-async function request(
+async function request<T extends ProgressOutcome>(
   ctx: LoopContext,
   chunk: ChunkState,
-  call: (c: RequestContext) => Promise<TransportOutcome>,
+  call: (c: RequestContext) => Promise<T>,
   bodyBytes: number,
   onSent: ((bytes: number) => void) | undefined,
-): Promise<TransportOutcome> {
+): Promise<T | Extract<TransportOutcome, { kind: 'failed' | 'aborted' }>> {
   let headers: Readonly<Record<string, string>>;
   try {
     // Under the loop's signal: a pause or cancel waits for the run to end, never for the hook.
@@ -215,6 +246,41 @@ async function request(
     stall?.dispose();
     limit.dispose();
   }
+}
+
+/** How often a streamed request's confirmed progress is asked for. */
+export const PROGRESS_POLL_MS = 500;
+
+/**
+ * Asks the server every PROGRESS_POLL_MS what it made durable of the request in flight, and
+ * reports each advance past `from`; one question at a time, none reported once stopped (the
+ * request's own answer then speaks). Failures only skip a report; a server that turns out to have
+ * no such thing is not asked again.
+ */
+function watchProgress(ctx: LoopContext, upload: UploadRecord, chunk: ChunkState, from: number, report: (offset: number) => void): { stop(): void } {
+  const stopped = new AbortController();
+  const onAbort = (): void => stopped.abort();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const poll = async (): Promise<void> => {
+    let confirmed = from;
+    for (;;) {
+      await sleep(ctx.clock, PROGRESS_POLL_MS, stopped.signal);
+      if (stopped.signal.aborted) return;
+      const seen = await request({ ...ctx, signal: stopped.signal }, chunk, (c) => ctx.transport.progress!(upload, c), 0, undefined);
+      if (stopped.signal.aborted || seen.kind === 'unsupported') return;
+      if (seen.kind === 'offset' && seen.offset > confirmed) {
+        confirmed = seen.offset;
+        report(confirmed);
+      }
+    }
+  };
+  void poll();
+  return {
+    stop() {
+      stopped.abort();
+      ctx.signal.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /** A slice of the file: its bytes read and, when digests are on, their SHA-256 (being) computed. */

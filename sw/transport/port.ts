@@ -42,6 +42,12 @@ export interface AppendRequest {
   readonly sha256?: string;
   /** The whole file's digest (X-File-Digest, base64), on the append that completes the upload. */
   readonly fileDigest?: string;
+  /**
+   * Do not complete the upload even if this append makes it whole (status/slice `X-Upload-Complete:
+   * ?0`): its file digest, not known yet when the body went, follows in a body-less append.
+   * Only where `streams()` said true.
+   */
+  readonly completeLater?: boolean;
 }
 
 export type TransportOutcome =
@@ -53,6 +59,9 @@ export type TransportOutcome =
   | { readonly kind: 'failed'; readonly error: UploadError; readonly retryAfterMs?: number }
   /** The signal aborted the request. */
   | { readonly kind: 'aborted' };
+
+/** What `Transport.progress` learnt: an offset, or that this server has no such thing. */
+export type ProgressOutcome = TransportOutcome | { readonly kind: 'unsupported' };
 
 export interface Transport {
   /**
@@ -71,6 +80,17 @@ export interface Transport {
    * `max-append-size` and `min-append-size`); undefined while nothing is known.
    */
   appendLimits?(upload: TransportUpload): AppendLimits | undefined;
+  /**
+   * Whether this upload's server reports what it made durable of a request still in flight (see
+   * `progress`): true or false once an answer told, undefined before.
+   */
+  streams?(upload: TransportUpload): boolean | undefined;
+  /**
+   * The bytes the server holds durably now, taking nothing over: a request in flight on the upload
+   * goes on (status/slice `GET /progress`). `unsupported` from a server without it. Lets one long
+   * request carry the rest of a file with confirmed progress shown while it runs.
+   */
+  progress?(upload: TransportUpload, ctx: RequestContext): Promise<ProgressOutcome>;
   /** How many bytes the server holds (creating the upload there first when the protocol needs it). */
   status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome>;
   /** Sends bytes from `chunk.start`. */

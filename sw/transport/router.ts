@@ -1,7 +1,7 @@
 // The Transport the engine is given: each upload goes to the transport of its protocol (the one
 // its record names; records from before protocols existed are status/slice).
 import type { UploadProtocol } from '../../src/protocol/index.js';
-import type { AppendLimits, AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from './port.js';
+import type { AppendLimits, AppendRequest, ProgressOutcome, RequestContext, Transport, TransportOutcome, TransportUpload } from './port.js';
 
 export class ProtocolRouter implements Transport {
   readonly #transports: Readonly<Record<UploadProtocol, Transport>>;
@@ -33,6 +33,16 @@ export class ProtocolRouter implements Transport {
 
   appendLimits(upload: TransportUpload): AppendLimits | undefined {
     return this.#of(upload).appendLimits?.(upload);
+  }
+
+  streams(upload: TransportUpload): boolean | undefined {
+    const transport = this.#of(upload);
+    return transport.progress === undefined ? false : transport.streams?.(upload);
+  }
+
+  progress(upload: TransportUpload, ctx: RequestContext): Promise<ProgressOutcome> {
+    const transport = this.#of(upload);
+    return transport.progress === undefined ? Promise.resolve({ kind: 'unsupported' }) : transport.progress(upload, ctx);
   }
 
   #of(upload: TransportUpload): Transport {

@@ -11,6 +11,7 @@ import {
   H_START_BYTE,
   H_UPLOAD_COMPLETE,
   H_UPLOAD_OFFSET,
+  PROGRESS_PATH,
   encodeHeaderText,
   parseByteCount,
   parseComplete,
@@ -18,7 +19,7 @@ import {
 } from '../../src/protocol/index.js';
 import type { HttpClient, HttpResponse } from './http-client.js';
 import { httpError, noAnswer, parseRetryAfter } from './http-errors.js';
-import type { AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from './port.js';
+import type { AppendRequest, ProgressOutcome, RequestContext, Transport, TransportOutcome, TransportUpload } from './port.js';
 
 /** What a response looked like, as the pure classifier needs it. */
 export type ResponseFacts = Pick<HttpResponse, 'status' | 'header' | 'text'> & { readonly statusText?: string };
@@ -26,8 +27,13 @@ export type ResponseFacts = Pick<HttpResponse, 'status' | 'header' | 'text'> & {
 /** A 409 that comes from the server having taken this file id for a file of another size: re-syncing would loop. */
 const PERMANENT_CONFLICTS: ReadonlySet<string> = new Set(['SIZE_MISMATCH']);
 
+/** Answers to `GET /progress` that mean the server has no such path (the classic protocol's servers). */
+const NO_PROGRESS: ReadonlySet<number> = new Set([404, 405, 501]);
+
 export class StatusSliceTransport implements Transport {
   readonly #http: HttpClient;
+  /** Per endpoint, whether its server answered `GET /progress` (learnt once; a server is one version at a time). */
+  readonly #streams = new Map<string, boolean>();
 
   /** `http` carries the requests: `FetchHttpClient` in the worker, or a page's XHR for bodies. */
   constructor(http: HttpClient) {
@@ -48,6 +54,31 @@ export class StatusSliceTransport implements Transport {
     return this.#send(upload, ctx, 'GET', '/status', {});
   }
 
+  streams(upload: TransportUpload): boolean | undefined {
+    return this.#streams.get(upload.endpoint);
+  }
+
+  /** `GET /progress`: a 404 (405, 501) says the server has none, and is remembered for its endpoint. */
+  async progress(upload: TransportUpload, ctx: RequestContext): Promise<ProgressOutcome> {
+    try {
+      const response = await this.#http.send(
+        { method: 'GET', url: `${upload.endpoint}${PROGRESS_PATH}`, headers: { ...ctx.headers, [H_FILE_ID]: upload.fileId } },
+        { signal: ctx.signal },
+      );
+      if (NO_PROGRESS.has(response.status)) {
+        this.#streams.set(upload.endpoint, false);
+        return { kind: 'unsupported' };
+      }
+      const outcome = classifyStatusSlice('GET', response);
+      if (outcome.kind === 'offset') this.#streams.set(upload.endpoint, true);
+      return outcome;
+    } catch (cause) {
+      if (ctx.signal.aborted) return { kind: 'aborted' };
+      // No answer (a network failure, or a CORS refusal of a path the server lacks): nothing learnt.
+      return noAnswer(`GET ${PROGRESS_PATH}`, cause);
+    }
+  }
+
   append(upload: TransportUpload, chunk: AppendRequest, ctx: RequestContext): Promise<TransportOutcome> {
     const headers: Record<string, string> = {
       [H_START_BYTE]: String(chunk.start),
@@ -57,6 +88,7 @@ export class StatusSliceTransport implements Transport {
     };
     if (chunk.sha256 !== undefined) headers[H_CONTENT_DIGEST] = `sha-256=:${chunk.sha256}:`;
     if (chunk.fileDigest !== undefined) headers[H_FILE_DIGEST] = `:${chunk.fileDigest}:`;
+    if (chunk.completeLater === true) headers[H_UPLOAD_COMPLETE] = '?0';
     // A Blob body: Chromium streams it from disk at full speed, while an ArrayBuffer body of the
     // same bytes went ~10x slower (64 MiB: 0.3 s vs 2.9 s, measured here).
     return this.#send(upload, ctx, 'POST', '/upload', headers, chunk.body);

@@ -2,6 +2,7 @@
 // connections show (cuts mid-body, a proxy going away). Waits on states with generous deadlines.
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_CHUNK_POLICY } from '../../sw/chunk-size.js';
 import { UPLOADS_STORE } from '../../sw/db.js';
 import { IdbRecordStore } from '../../sw/idb-record-store.js';
 import type { UploadEngine } from '../../sw/engine.js';
@@ -62,9 +63,13 @@ describe('engine on real sockets', () => {
     await until('part sent', () => (stateOf(other, first.id)?.offset ?? 0) >= 2 * TEST_CHUNK, 30_000);
     await other.handle({ type: 'pause', uploadId: first.id });
     kit.proxy.setRate(undefined);
+    const engine = kit.engine();
+    // A first upload teaches this worker that the server streams (GET /progress): a new file of at
+    // most 16 MiB then goes at once, unasked (a server not known yet is asked first).
+    const warm = await engine.handle(addRequest(makeBytes(1000, 12), 'warm.bin'));
+    await until('warm done', () => stateOf(engine, warm.id)?.state === 'done', 30_000);
     const bodyBefore = kit.proxy.stats().bodyBytes;
     const before = kit.requests.length;
-    const engine = kit.engine();
     const view = await engine.handle(addRequest(bytes, 'shared.bin'));
     await until('done', () => stateOf(engine, view.id)?.state === 'done', 30_000);
     expect(await completedSha(kit.server.uploadDir, view.fileId)).toBe(sha256(bytes));
@@ -73,6 +78,30 @@ describe('engine on real sockets', () => {
     expect(kit.proxy.stats().bodyBytes - bodyBefore).toBeLessThan(bytes.length);
     expect(kit.requests[before]).toMatch(/^POST /); // asked nothing first
   });
+
+  it.each([{ digest: false }, { digest: true }])(
+    'streamed (default chunks, digest $digest): one POST carries the file while GET /progress shows the bytes the server made durable; byte-identical',
+    async ({ digest }) => {
+      kit = await realServerKit();
+      const engine = kit.engine({ chunk: DEFAULT_CHUNK_POLICY, digest });
+      const bytes = makeBytes(12 * MiB, 13);
+      kit.proxy.setRate(4 * MiB); // three seconds: several polls while the one request runs
+      const view = await engine.handle(addRequest(bytes, 'streamed.bin'));
+      const partway = (): boolean => {
+        const v = stateOf(engine, view.id);
+        return v?.state === 'uploading' && v.offset > 0 && v.offset < bytes.length;
+      };
+      await until('confirmed bytes during the request', partway, 60_000);
+      const posts = kit.posts;
+      await until('done', () => stateOf(engine, view.id)?.state === 'done', 60_000);
+      expect(await completedSha(kit.server.uploadDir, view.fileId)).toBe(sha256(bytes));
+      // The body went in one POST; with the digest not ready when it left, a body-less POST carried it.
+      expect(posts).toBe(1);
+      expect(kit.posts).toBeLessThanOrEqual(digest ? 2 : 1);
+      expect(kit.requests.filter((r) => r.includes('/status'))).toEqual([]);
+      expect(kit.requests.filter((r) => r.includes('/progress')).length).toBeGreaterThanOrEqual(2);
+    },
+  );
 
   it('the proxy goes away mid-upload: waiting with NETWORK, then resumes from the server offset (not from zero)', async () => {
     kit = await realServerKit();

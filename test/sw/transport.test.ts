@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { RECOVERY } from '../../src/protocol/index.js';
 import { codeForStatus, parseRetryAfter, unreachable } from '../../sw/transport/http-errors.js';
-import { classifyStatusSlice, type ResponseFacts } from '../../sw/transport/status-slice.js';
+import { FetchHttpClient } from '../../sw/transport/http-client.js';
+import { StatusSliceTransport, classifyStatusSlice, type ResponseFacts } from '../../sw/transport/status-slice.js';
+import { ScriptedFetch, ctx, type Answer } from './kit/scripted-fetch.js';
 
 function res(status: number, headers: Record<string, string> = {}, text = ''): ResponseFacts {
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -81,5 +83,36 @@ describe('HTTP errors for every protocol', () => {
     expect(error.code).toBe('NETWORK');
     expect(error.message).toBe('GET /status failed: the server could not be reached (TypeError: Load failed)');
     expect(error.toInfo().cause).toEqual({ name: 'TypeError', message: 'Load failed' });
+  });
+});
+
+describe('status/slice GET /progress and X-Upload-Complete: ?0', () => {
+  const upload = { id: 'u1', fileId: 'f1', endpoint: 'https://up.example/api', name: 'a.bin', type: '', size: 10 };
+
+  it('learns per endpoint whether the server streams: an offset says yes, a 404 says no, no answer says nothing', async () => {
+    let answer: Answer = 'refused';
+    const f = new ScriptedFetch(() => answer);
+    const t = new StatusSliceTransport(new FetchHttpClient(f.fetch));
+    expect(t.streams(upload)).toBeUndefined();
+    expect((await t.progress(upload, ctx())).kind).toBe('failed');
+    expect(t.streams(upload)).toBeUndefined();
+    answer = { status: 404, text: 'not found' };
+    expect(await t.progress(upload, ctx())).toEqual({ kind: 'unsupported' });
+    expect(t.streams(upload)).toBe(false);
+    answer = { status: 200, headers: { 'X-Upload-Offset': '6', 'X-Upload-Complete': '?0' }, text: '6' };
+    expect(await t.progress(upload, ctx())).toEqual({ kind: 'offset', offset: 6, complete: false });
+    expect(t.streams(upload)).toBe(true);
+    expect(t.streams({ ...upload, endpoint: 'https://other.example/api' })).toBeUndefined();
+    expect(f.lines()).toEqual(['GET /api/progress', 'GET /api/progress', 'GET /api/progress']);
+    expect(f.calls[0]?.headers).toMatchObject({ 'x-file-id': 'f1', authorization: 'Bearer t' });
+  });
+
+  it('completeLater sends X-Upload-Complete: ?0, and only then', async () => {
+    const f = new ScriptedFetch(() => ({ status: 200, headers: { 'X-Upload-Offset': '10', 'X-Upload-Complete': '?0' }, text: '10' }));
+    const t = new StatusSliceTransport(new FetchHttpClient(f.fetch));
+    await t.append(upload, { start: 0, body: new Blob([new Uint8Array(10)]), completeLater: true }, ctx());
+    await t.append(upload, { start: 10, body: new Blob([]), fileDigest: 'AAAA' }, ctx());
+    expect(f.calls[0]?.headers['x-upload-complete']).toBe('?0');
+    expect(f.calls[1]?.headers['x-upload-complete']).toBeUndefined();
   });
 });

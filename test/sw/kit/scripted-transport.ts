@@ -1,20 +1,20 @@
 // A Transport the test drives step by step, in the spirit of tus-js-client's TestHttpStack: the
 // test awaits the engine's next request, looks at it, and answers it. Or it sets a responder
 // that answers every request at once (a server that is down, say).
-import type { AppendLimits, AppendRequest, RequestContext, Transport, TransportOutcome, TransportUpload } from '../../../sw/transport/port.js';
+import type { AppendLimits, AppendRequest, ProgressOutcome, RequestContext, Transport, TransportOutcome, TransportUpload } from '../../../sw/transport/port.js';
 
 export interface Call {
-  readonly kind: 'status' | 'append' | 'cancel';
+  readonly kind: 'status' | 'append' | 'cancel' | 'progress';
   readonly upload: TransportUpload;
   readonly chunk?: AppendRequest;
   readonly ctx: RequestContext;
   /** Answers the request (a request aborted meanwhile answers `aborted` by itself). */
-  respond(outcome: TransportOutcome): void;
+  respond(outcome: ProgressOutcome): void;
   /** The answer given, once there is one. */
-  readonly answered: Promise<TransportOutcome>;
+  readonly answered: Promise<ProgressOutcome>;
 }
 
-export type Responder = (call: Call) => TransportOutcome | undefined;
+export type Responder = (call: Call) => ProgressOutcome | undefined;
 
 export class ScriptedTransport implements Transport {
   /** Every request, in order. */
@@ -42,6 +42,20 @@ export class ScriptedTransport implements Transport {
     return this.fileDigests;
   }
 
+  /**
+   * Whether the scripted server answers `progress` (GET /progress): false (the default) keeps the
+   * loop from asking; undefined makes it ask once to learn.
+   */
+  streaming: boolean | undefined = false;
+
+  streams(): boolean | undefined {
+    return this.streaming;
+  }
+
+  progress(upload: TransportUpload, ctx: RequestContext): Promise<ProgressOutcome> {
+    return this.#call('progress', upload, ctx);
+  }
+
   /** Answers each new request with `responder`'s outcome; `undefined` leaves it to the test. */
   respondWith(responder: Responder | undefined): void {
     this.#responder = responder;
@@ -55,20 +69,21 @@ export class ScriptedTransport implements Transport {
   }
 
   status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome> {
-    return this.#call('status', upload, ctx);
+    return this.#call('status', upload, ctx) as Promise<TransportOutcome>;
   }
 
   append(upload: TransportUpload, chunk: AppendRequest, ctx: RequestContext): Promise<TransportOutcome> {
-    return this.#call('append', upload, ctx, chunk);
+    return this.#call('append', upload, ctx, chunk) as Promise<TransportOutcome>;
   }
 
   cancel(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome> {
-    return this.#call('cancel', upload, ctx);
+    return this.#call('cancel', upload, ctx) as Promise<TransportOutcome>;
   }
 
-  #call(kind: Call['kind'], upload: TransportUpload, ctx: RequestContext, chunk?: AppendRequest): Promise<TransportOutcome> {
-    let respond!: (outcome: TransportOutcome) => void;
-    const answered = new Promise<TransportOutcome>((resolve) => {
+  // `unsupported` is answered only to `progress`: the tests that script it say so.
+  #call(kind: Call['kind'], upload: TransportUpload, ctx: RequestContext, chunk?: AppendRequest): Promise<ProgressOutcome> {
+    let respond!: (outcome: ProgressOutcome) => void;
+    const answered = new Promise<ProgressOutcome>((resolve) => {
       respond = resolve;
     });
     // Like fetch: an abort ends the request at once.
