@@ -52,6 +52,13 @@ export class FileStore implements UploadStorage {
    * finishes that, under the writer lock).
    */
   readonly #ceiling = new Map<string, number>();
+  /**
+   * Uploads a status() is reading now, and how many appends began or ended on each since: a status()
+   * without the writer lock (GET /progress) reads the file size and the ceiling apart, and an append
+   * that began (its bytes not yet durable) or ended (perhaps cutting the file back) in between makes
+   * it read again. Raising the ceiling needs no new read: it only lets more durable bytes count.
+   */
+  readonly #reads = new Map<string, { turns: number; readers: number }>();
   readonly #index = new NamespaceIndex();
 
   constructor(options: FileStoreOptions) {
@@ -77,6 +84,21 @@ export class FileStore implements UploadStorage {
 
   async status(ref: UploadRef): Promise<UploadStatus | undefined> {
     const key = await this.#prepare(ref);
+    const reads = this.#reads.get(key) ?? { turns: 0, readers: 0 };
+    this.#reads.set(key, reads);
+    reads.readers++;
+    try {
+      for (;;) {
+        const turns = reads.turns;
+        const st = await this.#statusOnce(key);
+        if (reads.turns === turns) return st;
+      }
+    } finally {
+      if (--reads.readers === 0) this.#reads.delete(key);
+    }
+  }
+
+  async #statusOnce(key: string): Promise<UploadStatus | undefined> {
     const done = await readJson<UploadMetadata>(this.#layout.complete(key, 'meta'));
     if (done) return { offset: done.size, size: done.size, complete: true, name: done.name };
     const st = await statOrUndefined(this.#layout.partial(key));
@@ -101,13 +123,14 @@ export class FileStore implements UploadStorage {
     // An earlier append could not roll its unverified bytes back (or its completion failed): do it now.
     if (this.#ceiling.has(key)) {
       await rollBackToGuard(dataPath, guardPath, this.#writes.guard);
-      this.#ceiling.delete(key);
+      this.#dropCeiling(key);
     }
     const held = await sizeOf(dataPath);
     if (held !== options.start) throw new UploadServerError('OFFSET_MISMATCH', undefined, { offset: held });
     const start = options.start;
     const fh = await open(dataPath, constants.O_RDWR | constants.O_CREAT, 0o600);
     this.#ceiling.set(key, start);
+    this.#turn(key);
     // While true, the guard may hold `start`: bytes past it count only once verified.
     let guarded = false;
     let declared = options.size;
@@ -170,10 +193,10 @@ export class FileStore implements UploadStorage {
       // over bytes acknowledged in between): undo them now, or leave the ceiling for the next append.
       if (guarded && (await undoUnverified(fh, start, () => this.#writes.guard(guardPath, '')))) guarded = false;
       if (err instanceof UploadServerError && err.offset !== undefined) throw err;
-      if (!guarded) this.#ceiling.delete(key);
+      if (!guarded) this.#dropCeiling(key);
       throw toServerError(err, this.#cap(key, await sizeOf(dataPath)));
     } finally {
-      if (!guarded) this.#ceiling.delete(key);
+      if (!guarded) this.#dropCeiling(key);
       await fh.close();
       this.#index.set(ref.namespace, key, Math.max(declared ?? 0, await sizeOf(dataPath)));
     }
@@ -192,7 +215,7 @@ export class FileStore implements UploadStorage {
       // Awaiting onComplete, durably, before the upload can be seen as complete.
       await createDurably(this.#layout.complete(key, 'pending'));
       await rename(this.#layout.partial(key), path);
-      this.#ceiling.delete(key);
+      this.#dropCeiling(key);
       this.#index.delete(key);
     } else if (!(await statOrUndefined(path))) {
       throw new UploadServerError('INTERNAL', 'no data to complete');
@@ -273,6 +296,16 @@ export class FileStore implements UploadStorage {
     if (ceiling !== undefined && ceiling < offset) this.#ceiling.set(key, offset);
   }
 
+  #dropCeiling(key: string): void {
+    if (this.#ceiling.delete(key)) this.#turn(key);
+  }
+
+  /** An append began or ended on the upload: a status() reading it now reads again. */
+  #turn(key: string): void {
+    const reads = this.#reads.get(key);
+    if (reads !== undefined) reads.turns++;
+  }
+
   #cap(key: string, size: number): number {
     const ceiling = this.#ceiling.get(key);
     return ceiling === undefined ? size : Math.min(size, ceiling);
@@ -283,7 +316,7 @@ export class FileStore implements UploadStorage {
     await unlinkIfExists(this.#layout.partial(key, 'meta'));
     await unlinkIfExists(this.#layout.partial(key, 'guard'));
     await fsyncDir(this.#layout.partialDir);
-    this.#ceiling.delete(key);
+    this.#dropCeiling(key);
     this.#index.delete(key);
     return existed;
   }
