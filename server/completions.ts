@@ -72,6 +72,15 @@ export class CompletionDelivery {
     return done;
   }
 
+  /**
+   * A request appends to the upload: it completes the upload itself when its client asks (which
+   * may be later: status/slice `X-Upload-Complete: ?0`, the digest it checks coming with the
+   * completing request), so a background retry of an earlier failed completion stops.
+   */
+  forget(ref: UploadRef): void {
+    this.#finishing.delete(storageKey(ref));
+  }
+
   /** Stops the retries; waits up to `timeoutMs` for hooks in flight. What is not delivered now is at the next start. */
   async close(timeoutMs: number): Promise<void> {
     this.#closed = true;

@@ -37,6 +37,7 @@ export function createUploadServices(parts: {
     body: (req, lease) => withDeadlines(req.body, AbortSignal.any([req.signal, lease.signal]), deadlines, now),
     async append(ref, req, lease, a) {
       const admission = await limits.admit(ref, a);
+      completions.forget(ref);
       try {
         const appended = await storage.append(ref, digests.observe(ref, a.start, services.body(req, lease)), {
           start: a.start,

@@ -31,4 +31,24 @@ describe('CompletionDelivery: the background retry', () => {
     expect(warnings.join('\n')).toContain('is no longer whole');
     await delivery.close(0);
   });
+
+  it('stops once a request appends to the upload: that request (or the body-less one after X-Upload-Complete: ?0) completes it, with its digest check', async () => {
+    vi.useFakeTimers();
+    const tries: string[] = [];
+    const storage = {
+      status: async () => ({ offset: 10, size: 10, complete: false }),
+      complete: async () => {
+        tries.push('complete');
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      },
+    } as unknown as UploadStorage;
+    const delivery = new CompletionDelivery({ storage, locks: new WriterLocks(), hook: vi.fn(), logger: { error: () => undefined, warn: () => undefined } });
+    const ref = { namespace: '', id: 'f' };
+    await expect(delivery.complete(ref)).rejects.toMatchObject({ code: 'ENOSPC' });
+    // Cancelled and sent again with ?0: whole, but not to be completed before its digest is checked.
+    delivery.forget(ref);
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(tries).toEqual(['complete']);
+    await delivery.close(0);
+  });
 });
