@@ -61,8 +61,13 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
   if (file.size !== record.size) {
     return end({ kind: 'failed', error: new UploadError('STORAGE', `The stored file has ${file.size} bytes, expected ${record.size}`) });
   }
-  const ask = async (call: (c: RequestContext) => Promise<TransportOutcome>, bodyBytes: number, onSent?: (bytes: number) => void): Promise<TransportOutcome> => {
-    const reply = await request(ctx, chunk, call, bodyBytes, onSent);
+  const ask = async (
+    call: (c: RequestContext) => Promise<TransportOutcome>,
+    bodyBytes: number,
+    onSent?: (bytes: number) => void,
+    signal = ctx.signal,
+  ): Promise<TransportOutcome> => {
+    const reply = await request({ ...ctx, signal }, chunk, call, bodyBytes, onSent);
     if (reply.kind === 'offset' && reply.remote !== undefined) {
       upload = { ...upload, remote: reply.remote };
       ctx.onRemote(reply.remote);
@@ -94,11 +99,18 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     if (known === undefined || (known && unasked && record.size > UNASKED_FIRST_CHUNK_MAX)) {
       const seen = await request(ctx, chunk, (c) => ctx.transport.progress!(upload, c), 0, undefined);
       if (seen.kind === 'aborted' || ctx.signal.aborted) return end({ kind: 'aborted' });
-      known = seen.kind === 'offset';
-      // The server holds nothing of it: the whole file may go unasked. Else it is asked as usual.
       if (seen.kind === 'offset') {
+        known = true;
+        // The server holds nothing of it: the whole file may go unasked. Else it is asked as usual.
         if (seen.offset === 0 && !seen.complete) unaskedMax = Infinity;
         else unasked = false;
+      } else if (seen.kind === 'unsupported') {
+        known = false;
+      } else {
+        // No answer: a server known to stream still does (ask the status before a big body); one
+        // not known yet gets chunks this run.
+        if (known === true) unasked = false;
+        else known = false;
       }
     }
     streamed = known === true;
@@ -195,9 +207,13 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     };
     const watch = streamed && bytes > 0 ? watchProgress(ctx, upload, chunk, slice.start, (confirmed) => ctx.onProgress(confirmed, chunk)) : undefined;
     try {
-      reply = await ask((c) => ctx.transport.append(upload, body, c), bytes, (n) => ctx.onSent(slice.start + n));
+      reply = await ask((c) => ctx.transport.append(upload, body, c), bytes, (n) => ctx.onSent(slice.start + n), watch?.signal);
     } finally {
       watch?.stop();
+    }
+    if (watch?.stalledMs !== undefined && reply.kind === 'aborted' && !ctx.signal.aborted) {
+      const s = Math.round(watch.stalledMs / 1000);
+      reply = { kind: 'failed', error: new UploadError('TIMEOUT', `Timed out: the server answers, but confirmed no byte of the request for ${s} s`) };
     }
     if (reply.kind === 'offset') {
       chunk = afterChunk(chunk, bytes, ctx.clock.now() - started, policy);
@@ -252,30 +268,66 @@ async function request<T extends ProgressOutcome>(
 export const PROGRESS_POLL_MS = 500;
 
 /**
+ * The coarsest step in which a server's confirmed bytes move while a body streams in (an S3 part
+ * is 8 MiB; the disk store writes in 1 MiB batches): a streamed request whose confirmed bytes have
+ * not moved for as long as this takes at the slowest tolerated rate, plus the base time, has stalled.
+ */
+export const PROGRESS_STEP_BYTES = 16 * 1024 * 1024;
+
+/** A streamed request's progress polling (see watchProgress). */
+interface ProgressWatch {
+  /** The request's signal: the run's, or aborted by the watch when the request stalled. */
+  readonly signal: AbortSignal;
+  /** Set when the watch aborted the request: how long the confirmed bytes had stood still. */
+  readonly stalledMs: number | undefined;
+  stop(): void;
+}
+
+/**
  * Asks the server every PROGRESS_POLL_MS what it made durable of the request in flight, and
  * reports each advance past `from`; one question at a time, none reported once stopped (the
  * request's own answer then speaks). Failures only skip a report; a server that turns out to have
- * no such thing is not asked again.
+ * no such thing is not asked again. A server that answers but confirms nothing for the stall time
+ * has stopped taking the body (a connection gone half-open, say): the request is aborted, which a
+ * worker's fetch, reporting no bytes sent, could not tell otherwise before its deadline by size.
  */
-function watchProgress(ctx: LoopContext, upload: UploadRecord, chunk: ChunkState, from: number, report: (offset: number) => void): { stop(): void } {
+function watchProgress(ctx: LoopContext, upload: UploadRecord, chunk: ChunkState, from: number, report: (offset: number) => void): ProgressWatch {
+  const carried = new AbortController();
   const stopped = new AbortController();
-  const onAbort = (): void => stopped.abort();
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const onAbort = (): void => {
+    carried.abort(ctx.signal.reason);
+    stopped.abort();
+  };
+  if (ctx.signal.aborted) onAbort();
+  else ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const stallMs = requestTimeoutMs(PROGRESS_STEP_BYTES, ctx.timeouts, chunk.bytesPerSecond);
+  let stalledMs: number | undefined;
   const poll = async (): Promise<void> => {
     let confirmed = from;
+    let movedAt = ctx.clock.now();
     for (;;) {
       await sleep(ctx.clock, PROGRESS_POLL_MS, stopped.signal);
       if (stopped.signal.aborted) return;
       const seen = await request({ ...ctx, signal: stopped.signal }, chunk, (c) => ctx.transport.progress!(upload, c), 0, undefined);
       if (stopped.signal.aborted || seen.kind === 'unsupported') return;
-      if (seen.kind === 'offset' && seen.offset > confirmed) {
+      if (seen.kind !== 'offset') continue;
+      if (seen.offset > confirmed) {
         confirmed = seen.offset;
+        movedAt = ctx.clock.now();
         report(confirmed);
+      } else if (ctx.clock.now() - movedAt >= stallMs) {
+        stalledMs = ctx.clock.now() - movedAt;
+        carried.abort();
+        return;
       }
     }
   };
   void poll();
   return {
+    signal: carried.signal,
+    get stalledMs() {
+      return stalledMs;
+    },
     stop() {
       stopped.abort();
       ctx.signal.removeEventListener('abort', onAbort);

@@ -34,6 +34,12 @@ export class StatusSliceTransport implements Transport {
   readonly #http: HttpClient;
   /** Per endpoint, whether its server answered `GET /progress` (learnt once; a server is one version at a time). */
   readonly #streams = new Map<string, boolean>();
+  /**
+   * Endpoints whose `GET /progress` got no answer: when another request to them then gets one, the
+   * failure is taken for the path's, not the network's (a server without it refusing its CORS
+   * preflight). A network that failed for the probe alone costs streaming until the worker restarts.
+   */
+  readonly #unanswered = new Set<string>();
 
   /** `http` carries the requests: `FetchHttpClient` in the worker, or a page's XHR for bodies. */
   constructor(http: HttpClient) {
@@ -71,10 +77,13 @@ export class StatusSliceTransport implements Transport {
       }
       const outcome = classifyStatusSlice('GET', response);
       if (outcome.kind === 'offset') this.#streams.set(upload.endpoint, true);
+      this.#unanswered.delete(upload.endpoint);
       return outcome;
     } catch (cause) {
       if (ctx.signal.aborted) return { kind: 'aborted' };
-      // No answer (a network failure, or a CORS refusal of a path the server lacks): nothing learnt.
+      // No answer: a network failure, or a CORS refusal of a path the server lacks, which the next
+      // answer from this server tells apart (see #send).
+      if (!this.#streams.has(upload.endpoint)) this.#unanswered.add(upload.endpoint);
       return noAnswer(`GET ${PROGRESS_PATH}`, cause);
     }
   }
@@ -111,6 +120,7 @@ export class StatusSliceTransport implements Transport {
         { method, url: `${upload.endpoint}${path}`, headers: { ...ctx.headers, ...extra, [H_FILE_ID]: upload.fileId }, ...(body === undefined ? {} : { body }) },
         { signal: ctx.signal, ...(ctx.onSent === undefined ? {} : { onSent: ctx.onSent }) },
       );
+      if (this.#unanswered.delete(upload.endpoint) && !this.#streams.has(upload.endpoint)) this.#streams.set(upload.endpoint, false);
       return classifyStatusSlice(method, response);
     } catch (cause) {
       if (ctx.signal.aborted) return { kind: 'aborted' };

@@ -37,9 +37,13 @@ describe('engine on real sockets', () => {
     expect((await reopened.handle({ type: 'list' })).map((v) => v.state)).toEqual(['done', 'done', 'done', 'done']);
   });
 
-  it.each([{ digest: true }, { digest: false }])('connections cut mid-chunk (digest $digest): file identical, less than one chunk re-sent per cut', async ({ digest }) => {
+  it.each([
+    { digest: true, classic: false },
+    { digest: false, classic: false },
+    { digest: false, classic: true },
+  ])('connections cut mid-chunk (digest $digest, a server without GET /progress: $classic): file identical, less than one chunk re-sent per cut', async ({ digest, classic }) => {
     kit = await realServerKit();
-    const engine = kit.engine({ digest });
+    const engine = kit.engine({ digest }, { classic });
     const bytes = makeBytes(3 * MiB, 5);
     const cuts = [400_000, 1_100_000, 1_900_000, 2_600_000];
     kit.proxy.cutAt(cuts);
@@ -51,6 +55,10 @@ describe('engine on real sockets', () => {
     const resent = stats.bodyBytes - bytes.length;
     expect(resent).toBeGreaterThanOrEqual(0);
     expect(resent).toBeLessThan(cuts.length * TEST_CHUNK);
+    // Asked once whether the server streams (the answer is kept), or polled while it streamed.
+    const probes = kit.requests.filter((r) => r.includes('/progress')).length;
+    if (classic) expect(probes).toBe(1);
+    else expect(probes).toBeGreaterThanOrEqual(1);
   });
 
   it('a new upload begins with its POST at 0; where the server already holds part of that file (sent from another browser), the 409 re-syncs it', async () => {

@@ -2,8 +2,8 @@
 // slice GET /progress), one request carries the rest of the file and polling shows the confirmed
 // bytes. The loop step by step, on a fake clock, against a scripted transport.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { UploadEvent } from '../../src/protocol/index.js';
-import { PROGRESS_POLL_MS } from '../../sw/upload-loop.js';
+import { UploadError, type UploadEvent } from '../../src/protocol/index.js';
+import { PROGRESS_POLL_MS, PROGRESS_STEP_BYTES } from '../../sw/upload-loop.js';
 import { fileDigest, makeBytes } from '../helpers/hash.js';
 import { settle } from './kit/fake-clock.js';
 import { at, type Call } from './kit/scripted-transport.js';
@@ -132,9 +132,15 @@ describe('streamed uploads (the server reports a request in flight)', () => {
     expect(body.chunk).toMatchObject({ start: 0, completeLater: true });
     expect(body.chunk?.body.size).toBe(bytes.length); // not a held-back last piece
     expect(body.chunk?.fileDigest).toBeUndefined();
+    await kit.clock.advance(PROGRESS_POLL_MS);
+    const late = await nextOf(kit, 'progress');
+    // A poll's answer and the body's in the same turn: the poll's lower count must not be shown
+    // once the request has answered (the request's answer speaks for it).
+    late.respond(at(4 * MiB));
     body.respond(at(bytes.length, false));
     await settle();
     expect(kit.view(view.id)).toMatchObject({ state: 'uploading', offset: bytes.length });
+    expect(confirmed(kit.events(), view.id).every((o, i, all) => i === 0 || o >= all[i - 1]!)).toBe(true);
     release();
     const last = await nextOf(kit, 'append');
     expect(last.chunk).toMatchObject({ start: bytes.length });
@@ -173,6 +179,35 @@ describe('streamed uploads (the server reports a request in flight)', () => {
     await kit.clock.advance(5 * PROGRESS_POLL_MS);
     expect(kit.transport.calls.some((c) => c.kind === 'progress')).toBe(false);
     expect(kit.view(view.id).state).toBe('uploading');
+  });
+
+  it('a server known to stream whose probe gets no answer: the status is asked, and the rest still goes in one request', async () => {
+    const kit = streamingKit();
+    const view = await kit.add(makeBytes(40 * MiB, 11));
+    (await nextOf(kit, 'progress')).respond({ kind: 'failed', error: new UploadError('NETWORK', 'GET /progress failed') });
+    (await nextOf(kit, 'status')).respond(at(0));
+    const append = await nextOf(kit, 'append');
+    expect(append.chunk?.body.size).toBe(40 * MiB);
+    append.respond(at(40 * MiB, true));
+    await settle();
+    expect(kit.view(view.id).state).toBe('done');
+  });
+
+  it('a server that answers the polls but confirms nothing for the stall time: the request is aborted as TIMEOUT (a fetch reports no bytes sent)', async () => {
+    const kit = streamingKit({ timeouts: { baseMs: 10_000 } });
+    const view = await kit.add(makeBytes(40 * MiB, 12)); // its own deadline by size: 650 s
+    (await nextOf(kit, 'progress')).respond(at(0));
+    const append = await nextOf(kit, 'append');
+    kit.transport.respondWith((call) => (call.kind === 'progress' ? at(2 * MiB) : undefined));
+    // 10 s plus 16 MiB at the slowest tolerated 64 KiB/s: 266 s without a move.
+    const stallMs = 10_000 + (PROGRESS_STEP_BYTES * 1000) / (64 * 1024);
+    await kit.clock.advance(stallMs - 2 * PROGRESS_POLL_MS);
+    expect(kit.view(view.id)).toMatchObject({ state: 'uploading', offset: 2 * MiB });
+    await kit.clock.advance(3 * PROGRESS_POLL_MS);
+    expect(await append.answered).toEqual({ kind: 'aborted' });
+    await settle();
+    expect(kit.view(view.id)).toMatchObject({ state: 'waiting', offset: 2 * MiB, error: { code: 'TIMEOUT' } });
+    expect(kit.view(view.id).error?.message).toContain('confirmed no byte');
   });
 
   it('a pause stops the polling with the request', async () => {

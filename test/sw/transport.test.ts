@@ -107,6 +107,15 @@ describe('status/slice GET /progress and X-Upload-Complete: ?0', () => {
     expect(f.calls[0]?.headers).toMatchObject({ 'x-file-id': 'f1', authorization: 'Bearer t' });
   });
 
+  it('a probe that got no answer while the server answers other requests: taken for a server without the path (a refused CORS preflight)', async () => {
+    const f = new ScriptedFetch((call) => (call.url.endsWith('/progress') ? 'refused' : { status: 200, headers: { 'X-Upload-Offset': '0' }, text: '0' }));
+    const t = new StatusSliceTransport(new FetchHttpClient(f.fetch));
+    expect((await t.progress(upload, ctx())).kind).toBe('failed');
+    expect(t.streams(upload)).toBeUndefined();
+    expect((await t.status(upload, ctx())).kind).toBe('offset');
+    expect(t.streams(upload)).toBe(false);
+  });
+
   it('completeLater sends X-Upload-Complete: ?0, and only then', async () => {
     const f = new ScriptedFetch(() => ({ status: 200, headers: { 'X-Upload-Offset': '10', 'X-Upload-Complete': '?0' }, text: '10' }));
     const t = new StatusSliceTransport(new FetchHttpClient(f.fetch));

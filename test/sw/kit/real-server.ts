@@ -27,7 +27,11 @@ export interface RealServerKit {
   readonly requests: string[];
   /** Of those, the POSTs. */
   readonly posts: number;
-  engine(options?: Partial<InstallOptions>): UploadEngine;
+  /**
+   * `classic`: the engine's fetch answers `GET /progress` with 404 itself, as a server without it
+   * (the classic protocol's) would: the chunked path, over the real server for everything else.
+   */
+  engine(options?: Partial<InstallOptions>, how?: { classic?: boolean }): UploadEngine;
   close(): Promise<void>;
 }
 
@@ -44,10 +48,12 @@ export async function realServerKit(serverOptions: StartServerOptions = {}): Pro
     get posts() {
       return this.requests.filter((r) => r.startsWith('POST ')).length;
     },
-    engine(options = {}) {
+    engine(options = {}, how = {}) {
       const { asScope, scope } = fakeScope();
       scope.fetch.mockImplementation((input: RequestInfo | URL, init?: RequestInit) => {
-        kit.requests.push(`${init?.method ?? 'GET'} ${String(input instanceof Request ? input.url : input)}`);
+        const url = String(input instanceof Request ? input.url : input);
+        kit.requests.push(`${init?.method ?? 'GET'} ${url}`);
+        if (how.classic === true && new URL(url).pathname.endsWith('/progress')) return Promise.resolve(new Response('not found', { status: 404 }));
         return fetch(input, init);
       });
       const engine = installUploader({
