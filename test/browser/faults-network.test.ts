@@ -67,11 +67,13 @@ for (const engine of selectedEngines()) {
         await lab.proxy.setOffline(false);
         await waitForRows(page, 2, ['done']);
         expect(await completedHashes(lab.uploadDir)).toEqual(new Set(sources.map((f) => f.sha256)));
-        // Resumed from the server's offset: at most the chunk in flight per file went twice.
+        // Resumed from the server's offset: what went twice is at most what was in flight when the
+        // link dropped (the server keeps every byte of a body without a digest of its own; each
+        // file goes in one streamed request), never the file from zero.
         const total = sources.reduce((n, f) => n + f.size, 0);
         const stats = lab.proxy.stats();
-        expect(stats.maxBodyBytes).toBeLessThan(8 * MiB);
-        expect(stats.bodyBytes - total).toBeLessThanOrEqual(sources.length * stats.maxBodyBytes);
+        expect(stats.bodyBytes - total).toBeLessThanOrEqual(sources.length * 4 * MiB);
+        return { resentBytes: stats.bodyBytes - total, largestBody: stats.maxBodyBytes };
       },
     );
 
@@ -106,7 +108,7 @@ for (const engine of selectedEngines()) {
       },
     );
 
-    faultCase(engine, { id: '3', title: 'flaky network: many cuts at random byte positions; each cut costs at most one chunk', lab: { bytesPerSecond: 8 * MiB } }, async (lab) => {
+    faultCase(engine, { id: '3', title: 'flaky network: many cuts at random byte positions; each cut costs at most what was in flight', lab: { bytesPerSecond: 8 * MiB } }, async (lab) => {
       const source = await makeFile(lab.filesDir, 'flaky.bin', 24 * MiB);
       const cuts: number[] = [];
       for (let at = 0; cuts.length < 8; ) {
@@ -120,10 +122,11 @@ for (const engine of selectedEngines()) {
       expect(await completedHashes(lab.uploadDir)).toEqual(new Set([source.sha256]));
       const stats = lab.proxy.stats();
       expect(stats.cuts).toBeGreaterThanOrEqual(cuts.length);
-      // A cut costs at most the chunk it hit (all of it with a digest), never a restart from zero.
-      expect(stats.maxBodyBytes).toBeLessThanOrEqual(source.size / 2);
-      expect(stats.bodyBytes - source.size).toBeLessThanOrEqual(stats.cuts * stats.maxBodyBytes);
-      return { cuts: stats.cuts, resentBytes: stats.bodyBytes - source.size };
+      // A cut costs at most what was in flight (the server keeps every byte that arrived of a body
+      // without a digest of its own: 0–1.5 MiB a cut here, the proxy's and sockets' buffers), never
+      // a restart from zero (which would re-send ~70 MiB over these cuts).
+      expect(stats.bodyBytes - source.size).toBeLessThanOrEqual(stats.cuts * 3 * MiB);
+      return { cuts: stats.cuts, resentBytes: stats.bodyBytes - source.size, largestBody: stats.maxBodyBytes };
     });
 
     faultCase(engine, { id: '11', title: 'a server that hangs: requests time out and are retried; the upload does not stall', lab: { bytesPerSecond: 4 * MiB } }, async (lab) => {
