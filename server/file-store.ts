@@ -38,6 +38,9 @@ export interface FileStoreOptions {
   readonly checkpoint?: CheckpointPolicy;
 }
 
+/** Reads of a status() that an append's start or end keeps spoiling, before it gives up. */
+const MAX_STATUS_READS = 8;
+
 export class FileStore implements UploadStorage {
   readonly #layout: FileLayout;
   readonly #clock: WallClock;
@@ -88,10 +91,12 @@ export class FileStore implements UploadStorage {
     this.#reads.set(key, reads);
     reads.readers++;
     try {
-      for (;;) {
+      for (let pass = 1; ; pass++) {
         const turns = reads.turns;
         const st = await this.#statusOnce(key);
         if (reads.turns === turns) return st;
+        // Only a client restarting appends on its own upload without pause keeps this going.
+        if (pass === MAX_STATUS_READS) throw new UploadServerError('UNAVAILABLE', 'the upload keeps changing while its status is read: try again');
       }
     } finally {
       if (--reads.readers === 0) this.#reads.delete(key);

@@ -37,7 +37,6 @@ export function createUploadServices(parts: {
     body: (req, lease) => withDeadlines(req.body, AbortSignal.any([req.signal, lease.signal]), deadlines, now),
     async append(ref, req, lease, a) {
       const admission = await limits.admit(ref, a);
-      completions.forget(ref);
       try {
         const appended = await storage.append(ref, digests.observe(ref, a.start, services.body(req, lease)), {
           start: a.start,
@@ -48,6 +47,8 @@ export function createUploadServices(parts: {
           ...(a.completing === undefined ? {} : { completing: a.completing }),
         });
         digests.settle(ref, appended.offset);
+        // Bytes appended since a completion failed: this request's client completes the upload (see forget).
+        completions.forget(ref);
         return appended;
       } catch (err) {
         const offset = (err as { offset?: unknown }).offset;

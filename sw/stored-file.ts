@@ -24,8 +24,9 @@ export function blobFile(blob: Blob): StoredFile {
  * page picked them, which Chromium sends straight from disk where the stored copy streams through
  * the browser process (see `blobFile`). The copy is read from the store only when a part of the
  * file is first asked for: a read of it waits behind any store of another file in flight. With
- * the whole-file digest on, a file over 1 MiB gets a whole-file request only once its digest is
- * known (the completing request holds back its last MiB till then). Rejects with `STORAGE` when
+ * the whole-file digest on, a whole-file request goes before its digest is known only where the
+ * request is streamed (the digest follows in a body-less one); otherwise the completing request
+ * holds back its last MiB till then, so a file over 1 MiB gets none. Rejects with `STORAGE` when
  * a part is asked for and the copy is gone.
  */
 export function wholeFrom(whole: Blob, copy: () => Promise<StoredFile | undefined>): StoredFile {

@@ -65,9 +65,12 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
     call: (c: RequestContext) => Promise<TransportOutcome>,
     bodyBytes: number,
     onSent?: (bytes: number) => void,
-    signal = ctx.signal,
+    watch?: ProgressWatch,
   ): Promise<TransportOutcome> => {
-    const reply = await request({ ...ctx, signal }, chunk, call, bodyBytes, onSent);
+    // A streamed request's deadline by size does not trust a rate measured earlier: the rest of the
+    // file at a quarter of it is long past a link that slowed down, while the polls show it moving.
+    const rated = watch === undefined ? chunk : { size: chunk.size };
+    const reply = await request({ ...ctx, signal: watch?.signal ?? ctx.signal }, rated, call, bodyBytes, onSent);
     if (reply.kind === 'offset' && reply.remote !== undefined) {
       upload = { ...upload, remote: reply.remote };
       ctx.onRemote(reply.remote);
@@ -205,16 +208,17 @@ export async function runUpload(record: UploadRecord, file: StoredFile, ctx: Loo
       ...(whole === undefined ? {} : { fileDigest: whole }),
       ...(completeLater ? { completeLater } : {}),
     };
-    const watch = streamed && bytes > 0 ? watchProgress(ctx, upload, chunk, slice.start, (confirmed) => ctx.onProgress(confirmed, chunk)) : undefined;
+    const watch = streamed && bytes > 0 ? watchProgress(ctx, upload, chunk, slice, (confirmed) => ctx.onProgress(confirmed, chunk)) : undefined;
     try {
-      reply = await ask((c) => ctx.transport.append(upload, body, c), bytes, (n) => ctx.onSent(slice.start + n), watch?.signal);
+      reply = await ask((c) => ctx.transport.append(upload, body, c), bytes, (n) => ctx.onSent(slice.start + n), watch);
     } finally {
       watch?.stop();
     }
     if (watch?.stalledMs !== undefined && reply.kind === 'aborted' && !ctx.signal.aborted) {
       const s = Math.round(watch.stalledMs / 1000);
-      reply = { kind: 'failed', error: new UploadError('TIMEOUT', `Timed out: the server answers, but confirmed no byte of the request for ${s} s`) };
+      reply = { kind: 'failed', error: new UploadError('TIMEOUT', `Timed out: the server answers, but its confirmed bytes stood still for ${s} s`) };
     }
+    if (watch?.quiet === true && bytes >= QUIET_BODY_BYTES && reply.kind === 'offset' && reply.offset >= slice.end) ctx.transport.unstreamed?.(upload);
     if (reply.kind === 'offset') {
       chunk = afterChunk(chunk, bytes, ctx.clock.now() - started, policy);
       if (chunk.bytesPerSecond !== undefined) ctx.onMeasured?.(chunk.bytesPerSecond);
@@ -268,11 +272,20 @@ async function request<T extends ProgressOutcome>(
 export const PROGRESS_POLL_MS = 500;
 
 /**
- * The coarsest step in which a server's confirmed bytes move while a body streams in (an S3 part
- * is 8 MiB; the disk store writes in 1 MiB batches): a streamed request whose confirmed bytes have
- * not moved for as long as this takes at the slowest tolerated rate, plus the base time, has stalled.
+ * The coarsest step in which a server's confirmed bytes move while a body streams in, unless a
+ * bigger one was seen (an S3 part is 8 MiB by default; the disk store writes in 1 MiB batches).
  */
 export const PROGRESS_STEP_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A streamed body at least this big whose confirmed bytes never moved while it went, though the
+ * server then held it whole, went through something that holds bodies back (see Transport.unstreamed):
+ * a server that shows progress would have confirmed several of its steps on the way.
+ */
+export const QUIET_BODY_BYTES = 2 * PROGRESS_STEP_BYTES;
+
+/** Polls answered, none advancing, before a streamed request counts as quiet. */
+const QUIET_POLLS = 4;
 
 /** A streamed request's progress polling (see watchProgress). */
 interface ProgressWatch {
@@ -280,18 +293,23 @@ interface ProgressWatch {
   readonly signal: AbortSignal;
   /** Set when the watch aborted the request: how long the confirmed bytes had stood still. */
   readonly stalledMs: number | undefined;
+  /** Polls were answered, and none ever saw the confirmed bytes move. */
+  readonly quiet: boolean;
   stop(): void;
 }
 
 /**
- * Asks the server every PROGRESS_POLL_MS what it made durable of the request in flight, and
- * reports each advance past `from`; one question at a time, none reported once stopped (the
- * request's own answer then speaks). Failures only skip a report; a server that turns out to have
- * no such thing is not asked again. A server that answers but confirms nothing for the stall time
- * has stopped taking the body (a connection gone half-open, say): the request is aborted, which a
- * worker's fetch, reporting no bytes sent, could not tell otherwise before its deadline by size.
+ * Asks the server every PROGRESS_POLL_MS what it made durable of the request in flight (`range`),
+ * and reports each advance; one question at a time, none reported once stopped (the request's own
+ * answer then speaks). Failures only skip a report; a server that turns out to have no such thing
+ * is not asked again. Once the confirmed bytes have moved, a server that answers but confirms
+ * nothing more for the stall time (twice the biggest step seen, at least PROGRESS_STEP_BYTES, at
+ * the slowest tolerated rate, plus the base time) has stopped taking the body — a connection gone
+ * half-open, which a worker's fetch, reporting no bytes sent, cannot tell otherwise before its
+ * deadline by size: the request is aborted. Not before they first move (a proxy may hold the body
+ * back until its end), nor once the whole body is confirmed (the server then completes it).
  */
-function watchProgress(ctx: LoopContext, upload: UploadRecord, chunk: ChunkState, from: number, report: (offset: number) => void): ProgressWatch {
+function watchProgress(ctx: LoopContext, upload: UploadRecord, chunk: ChunkState, range: { start: number; end: number }, report: (offset: number) => void): ProgressWatch {
   const carried = new AbortController();
   const stopped = new AbortController();
   const onAbort = (): void => {
@@ -300,23 +318,30 @@ function watchProgress(ctx: LoopContext, upload: UploadRecord, chunk: ChunkState
   };
   if (ctx.signal.aborted) onAbort();
   else ctx.signal.addEventListener('abort', onAbort, { once: true });
-  const stallMs = requestTimeoutMs(PROGRESS_STEP_BYTES, ctx.timeouts, chunk.bytesPerSecond);
   let stalledMs: number | undefined;
+  let answered = 0;
+  let moved = false;
   const poll = async (): Promise<void> => {
-    let confirmed = from;
-    let movedAt = ctx.clock.now();
+    let confirmed = range.start;
+    let movedAt: number | undefined;
+    let step = PROGRESS_STEP_BYTES / 2;
     for (;;) {
       await sleep(ctx.clock, PROGRESS_POLL_MS, stopped.signal);
       if (stopped.signal.aborted) return;
       const seen = await request({ ...ctx, signal: stopped.signal }, chunk, (c) => ctx.transport.progress!(upload, c), 0, undefined);
       if (stopped.signal.aborted || seen.kind === 'unsupported') return;
       if (seen.kind !== 'offset') continue;
+      answered++;
+      const now = ctx.clock.now();
       if (seen.offset > confirmed) {
+        step = Math.max(step, seen.offset - confirmed);
         confirmed = seen.offset;
-        movedAt = ctx.clock.now();
+        movedAt = now;
+        moved = true;
         report(confirmed);
-      } else if (ctx.clock.now() - movedAt >= stallMs) {
-        stalledMs = ctx.clock.now() - movedAt;
+        if (confirmed >= range.end) return;
+      } else if (movedAt !== undefined && now - movedAt >= requestTimeoutMs(2 * step, ctx.timeouts, chunk.bytesPerSecond)) {
+        stalledMs = now - movedAt;
         carried.abort();
         return;
       }
@@ -327,6 +352,9 @@ function watchProgress(ctx: LoopContext, upload: UploadRecord, chunk: ChunkState
     signal: carried.signal,
     get stalledMs() {
       return stalledMs;
+    },
+    get quiet() {
+      return !moved && answered >= QUIET_POLLS;
     },
     stop() {
       stopped.abort();

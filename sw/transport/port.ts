@@ -91,6 +91,12 @@ export interface Transport {
    * request carry the rest of a file with confirmed progress shown while it runs.
    */
   progress?(upload: TransportUpload, ctx: RequestContext): Promise<ProgressOutcome>;
+  /**
+   * A long streamed request ended with its body held whole, while `progress` never moved: something
+   * between holds the body back until its end (a proxy that buffers request bodies, as nginx does
+   * by default), so progress shows nothing there. From now on this server gets chunks.
+   */
+  unstreamed?(upload: TransportUpload): void;
   /** How many bytes the server holds (creating the upload there first when the protocol needs it). */
   status(upload: TransportUpload, ctx: RequestContext): Promise<TransportOutcome>;
   /** Sends bytes from `chunk.start`. */

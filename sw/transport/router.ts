@@ -45,6 +45,10 @@ export class ProtocolRouter implements Transport {
     return transport.progress === undefined ? Promise.resolve({ kind: 'unsupported' }) : transport.progress(upload, ctx);
   }
 
+  unstreamed(upload: TransportUpload): void {
+    this.#of(upload).unstreamed?.(upload);
+  }
+
   #of(upload: TransportUpload): Transport {
     return this.#transports[upload.protocol ?? 'status-slice'];
   }

@@ -64,6 +64,10 @@ export class StatusSliceTransport implements Transport {
     return this.#streams.get(upload.endpoint);
   }
 
+  unstreamed(upload: TransportUpload): void {
+    this.#streams.set(upload.endpoint, false);
+  }
+
   /** `GET /progress`: a 404 (405, 501) says the server has none, and is remembered for its endpoint. */
   async progress(upload: TransportUpload, ctx: RequestContext): Promise<ProgressOutcome> {
     try {

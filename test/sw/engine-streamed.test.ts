@@ -207,7 +207,43 @@ describe('streamed uploads (the server reports a request in flight)', () => {
     expect(await append.answered).toEqual({ kind: 'aborted' });
     await settle();
     expect(kit.view(view.id)).toMatchObject({ state: 'waiting', offset: 2 * MiB, error: { code: 'TIMEOUT' } });
-    expect(kit.view(view.id).error?.message).toContain('confirmed no byte');
+    expect(kit.view(view.id).error?.message).toContain('stood still');
+  });
+
+  it('confirmed bytes that never move (a proxy holding the body back until its end): no stall abort; once the body lands whole, this server gets chunks', async () => {
+    const kit = streamingKit({ timeouts: { baseMs: 10_000 } });
+    const bytes = makeBytes(40 * MiB, 13);
+    const view = await kit.add(bytes);
+    (await nextOf(kit, 'progress')).respond(at(0));
+    const append = await nextOf(kit, 'append');
+    kit.transport.respondWith((call) => (call.kind === 'progress' ? at(0) : undefined));
+    await kit.clock.advance(300_000); // past the stall time (266 s here): the polls never saw a move
+    expect(kit.view(view.id)).toMatchObject({ state: 'uploading', offset: 0 });
+    expect(kit.transport.unstreamedFor).toEqual([]);
+    append.respond(at(bytes.length, true));
+    await settle();
+    expect(kit.view(view.id).state).toBe('done');
+    expect(kit.transport.unstreamedFor).toEqual([view.id]);
+    kit.transport.respondWith(undefined);
+    await kit.add(makeBytes(40 * MiB, 14), 'second.bin');
+    const next = await nextOf(kit, 'append');
+    expect(next.chunk?.body.size).toBeLessThan(40 * MiB); // chunks: their answers show progress
+  });
+
+  it('the whole body confirmed: no stall abort while the server completes the upload (a long digest check, an S3 completion)', async () => {
+    const kit = streamingKit({ timeouts: { baseMs: 10_000 } });
+    const bytes = makeBytes(40 * MiB, 15);
+    const view = await kit.add(bytes);
+    (await nextOf(kit, 'progress')).respond(at(0));
+    const append = await nextOf(kit, 'append');
+    kit.transport.respondWith((call) => (call.kind === 'progress' ? at(bytes.length) : undefined));
+    await kit.clock.advance(400_000);
+    expect(kit.view(view.id)).toMatchObject({ state: 'uploading', offset: bytes.length });
+    expect(kit.transport.calls.filter((c) => c.kind === 'progress')).toHaveLength(2); // the probe, one poll: then it stopped asking
+    append.respond(at(bytes.length, true));
+    await settle();
+    expect(kit.view(view.id).state).toBe('done');
+    expect(kit.transport.unstreamedFor).toEqual([]);
   });
 
   it('a pause stops the polling with the request', async () => {

@@ -116,6 +116,15 @@ describe('status/slice GET /progress and X-Upload-Complete: ?0', () => {
     expect(t.streams(upload)).toBe(false);
   });
 
+  it('unstreamed(): a server whose progress never moved while a body streamed gets chunks from then on', async () => {
+    const f = new ScriptedFetch(() => ({ status: 200, headers: { 'X-Upload-Offset': '0' }, text: '0' }));
+    const t = new StatusSliceTransport(new FetchHttpClient(f.fetch));
+    await t.progress(upload, ctx());
+    expect(t.streams(upload)).toBe(true);
+    t.unstreamed(upload);
+    expect(t.streams(upload)).toBe(false);
+  });
+
   it('completeLater sends X-Upload-Complete: ?0, and only then', async () => {
     const f = new ScriptedFetch(() => ({ status: 200, headers: { 'X-Upload-Offset': '10', 'X-Upload-Complete': '?0' }, text: '10' }));
     const t = new StatusSliceTransport(new FetchHttpClient(f.fetch));

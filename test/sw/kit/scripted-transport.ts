@@ -52,6 +52,14 @@ export class ScriptedTransport implements Transport {
     return this.streaming;
   }
 
+  /** Uploads the engine said showed no progress while they streamed (Transport.unstreamed). */
+  readonly unstreamedFor: string[] = [];
+
+  unstreamed(upload: TransportUpload): void {
+    this.unstreamedFor.push(upload.id);
+    this.streaming = false; // as the real transport does for the endpoint
+  }
+
   progress(upload: TransportUpload, ctx: RequestContext): Promise<ProgressOutcome> {
     return this.#call('progress', upload, ctx);
   }
