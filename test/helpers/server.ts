@@ -25,3 +25,19 @@ export async function startTestServer(options: StartServerOptions = {}): Promise
     },
   };
 }
+
+/**
+ * `srv` whose close() runs once however often it is called, registered in `cleanups`: a test may
+ * close it itself (to restart on the same directory, or before its disk goes) and the cleanup
+ * after it does nothing more.
+ */
+export function closedOnce(srv: TestServer, cleanups: Array<() => Promise<void> | void>): TestServer {
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await srv.close();
+  };
+  cleanups.push(close);
+  return { ...srv, close };
+}

@@ -3,6 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { writeAll } from '../../server/file-append.js';
+import type { CheckpointPolicy } from '../../server/file-checkpoints.js';
+import { FileStore } from '../../server/file-store.js';
+import { storageKey, type UploadRef } from '../../server/storage.js';
 
 export interface Reply {
   status: number;
@@ -162,4 +166,57 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): 
     if (Date.now() > until) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A request body the test feeds: push() a chunk, end() it, or fail() it (a client cut). */
+export function feed() {
+  const queue: Array<Uint8Array | Error | null> = [];
+  let wake: (() => void) | undefined;
+  const put = (item: Uint8Array | Error | null): void => {
+    queue.push(item);
+    wake?.();
+    wake = undefined;
+  };
+  async function* read(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      const item = queue.shift()!;
+      if (item === null) return;
+      if (item instanceof Error) throw item;
+      yield item;
+    }
+  }
+  return { body: read(), push: (b: Uint8Array) => put(b), end: () => put(null), fail: (e: Error) => put(e) };
+}
+
+/**
+ * A FileStore on `dir` with a fake clock (`t.now`), counting its data writes and fsyncs; `failSync`
+ * makes fsyncs fail with EIO, and an fsync that begins while `gate` is set waits for it.
+ */
+export function countingStore(dir: string, checkpoint: CheckpointPolicy, ref: UploadRef) {
+  // `gate`: an fsync that begins while it is set waits for it.
+  const t = { now: 0, writes: 0, syncs: 0, failedSyncs: 0, failSync: false, gate: undefined as Promise<void> | undefined };
+  const store = new FileStore({
+    dir,
+    clock: { now: () => t.now },
+    checkpoint,
+    writes: {
+      chunks: async (fh, buffers, position) => {
+        await writeAll(fh, buffers, position);
+        t.writes++;
+      },
+      sync: async (fh) => {
+        t.syncs++;
+        await t.gate;
+        if (t.failSync) {
+          t.failedSyncs++;
+          throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+        }
+        await fh.sync();
+      },
+    },
+  });
+  const offset = async (): Promise<number | undefined> => (await store.status(ref))?.offset;
+  const dataPath = join(dir, 'partial', storageKey(ref));
+  return { store, t, offset, dataPath };
 }

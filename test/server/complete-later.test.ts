@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storageKey, type CompletedUpload, type StartServerOptions } from '../../server/index.js';
 import { fileDigest } from '../helpers/hash.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { closedOnce, startTestServer, type TestServer } from '../helpers/server.js';
 import { digestOf, post, randomData, sha256, status } from './client.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -23,15 +23,7 @@ async function uploadDir(): Promise<string> {
 
 /** A server on `dir`; close() it to restart on the same directory. */
 async function start(dir: string, options: StartServerOptions = {}): Promise<TestServer> {
-  const srv = await startTestServer({ uploadDir: dir, sweepIntervalMs: 0, ...options });
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    await srv.close();
-  };
-  cleanups.push(close);
-  return { ...srv, close };
+  return closedOnce(await startTestServer({ uploadDir: dir, sweepIntervalMs: 0, ...options }), cleanups);
 }
 
 const LATER = { 'X-Upload-Complete': '?0' };

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore, storageKey, type CompletedUpload, type UploadServerOptions } from '../../server/index.js';
 import { startServerProcess } from '../helpers/server-process.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { closedOnce, startTestServer, type TestServer } from '../helpers/server.js';
 import { openSmallDisk, type SmallDisk } from '../helpers/small-disk.js';
 import { digestOf, post, randomData, sha256, status, waitFor } from './client.js';
 
@@ -24,15 +24,7 @@ async function smallDisk(): Promise<SmallDisk> {
 
 /** A real server on the small disk; close() before the disk is unmounted. */
 async function serve(disk: SmallDisk, options: UploadServerOptions = {}): Promise<TestServer> {
-  const srv = await startTestServer({ storage: disk.store(), sweepIntervalMs: 0, ...options });
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    await srv.close();
-  };
-  cleanups.push(close);
-  return { ...srv, close };
+  return closedOnce(await startTestServer({ storage: disk.store(), sweepIntervalMs: 0, ...options }), cleanups);
 }
 
 describe('no acknowledged byte is rolled back', () => {

@@ -5,10 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileStore, UploadServerError, storageKey, type UploadRef } from '../../server/index.js';
+import { UploadServerError, type UploadRef } from '../../server/index.js';
 import { checkpointDue, type CheckpointPolicy } from '../../server/file-checkpoints.js';
-import { writeAll } from '../../server/file-append.js';
-import { randomData, sha256, waitFor } from './client.js';
+import { countingStore, feed, randomData, sha256, waitFor } from './client.js';
 
 const MiB = 1024 * 1024;
 const dirs: string[] = [];
@@ -16,58 +15,13 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-/** A request body the test feeds: push() a chunk, end() it, or fail() it (a client cut). */
-function feed() {
-  const queue: Array<Uint8Array | Error | null> = [];
-  let wake: (() => void) | undefined;
-  const put = (item: Uint8Array | Error | null): void => {
-    queue.push(item);
-    wake?.();
-    wake = undefined;
-  };
-  async function* read(): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-      const item = queue.shift()!;
-      if (item === null) return;
-      if (item instanceof Error) throw item;
-      yield item;
-    }
-  }
-  return { body: read(), push: (b: Uint8Array) => put(b), end: () => put(null), fail: (e: Error) => put(e) };
-}
-
 const ref: UploadRef = { namespace: '', id: 'cp' };
 
-/** A FileStore with a fake clock, counting its data writes and fsyncs; `failSync` makes fsyncs fail with EIO. */
+/** See countingStore: its directory removed after each test. */
 async function storeWith(checkpoint: CheckpointPolicy) {
   const dir = await mkdtemp(join(tmpdir(), 'ru-checkpoints-'));
   dirs.push(dir);
-  // `gate`: an fsync that begins while it is set waits for it.
-  const t = { now: 0, writes: 0, syncs: 0, failedSyncs: 0, failSync: false, gate: undefined as Promise<void> | undefined };
-  const store = new FileStore({
-    dir,
-    clock: { now: () => t.now },
-    checkpoint,
-    writes: {
-      chunks: async (fh, buffers, position) => {
-        await writeAll(fh, buffers, position);
-        t.writes++;
-      },
-      sync: async (fh) => {
-        t.syncs++;
-        await t.gate;
-        if (t.failSync) {
-          t.failedSyncs++;
-          throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
-        }
-        await fh.sync();
-      },
-    },
-  });
-  const offset = async (): Promise<number | undefined> => (await store.status(ref))?.offset;
-  const dataPath = join(dir, 'partial', storageKey(ref));
-  return { store, t, offset, dataPath };
+  return countingStore(dir, checkpoint, ref);
 }
 
 // Each write is 1 MiB: the write loop hands the file batches of 1 MiB.

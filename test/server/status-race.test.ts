@@ -24,9 +24,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   return { ...real, readFile, default: { ...real, readFile } };
 });
 
-const { FileStore } = await import('../../server/file-store.js');
-const { writeAll } = await import('../../server/file-append.js');
-const { randomData, waitFor } = await import('./client.js');
+const { countingStore, feed, randomData, waitFor } = await import('./client.js');
 
 const MiB = 1024 * 1024;
 const dirs: string[] = [];
@@ -35,47 +33,12 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-function feed() {
-  const queue: Array<Uint8Array | null> = [];
-  let wake: (() => void) | undefined;
-  const put = (item: Uint8Array | null): void => {
-    queue.push(item);
-    wake?.();
-    wake = undefined;
-  };
-  async function* read(): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-      const item = queue.shift()!;
-      if (item === null) return;
-      yield item;
-    }
-  }
-  return { body: read(), push: (b: Uint8Array) => put(b), end: () => put(null) };
-}
-
 describe('FileStore.status() beside an append that ends', () => {
   it('a size read before the append cut its file back is read again, never reported', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ru-status-race-'));
     dirs.push(dir);
-    const t = { writes: 0, syncs: 0, failSync: false };
-    const store = new FileStore({
-      dir,
-      clock: { now: () => 0 },
-      checkpoint: { bytes: MiB, ms: 0, maxBytes: 64 * MiB },
-      writes: {
-        chunks: async (fh, buffers, position) => {
-          await writeAll(fh, buffers, position);
-          t.writes++;
-        },
-        sync: async (fh) => {
-          t.syncs++;
-          if (t.failSync) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
-          await fh.sync();
-        },
-      },
-    });
     const ref = { namespace: '', id: 'race' };
+    const { store, t } = countingStore(dir, { bytes: MiB, ms: 0, maxBytes: 64 * MiB }, ref);
     const data = randomData(3 * MiB);
     const f = feed();
     const appending = store.append(ref, f.body, { start: 0, size: data.length, maxBytes: data.length });
