@@ -23,6 +23,8 @@ export interface FaultProxyStats {
   readonly connections: number;
   /** The largest request body announced (Content-Length): the biggest chunk sent. */
   readonly maxBodyBytes: number;
+  /** The `X-Start-Byte` of every POST whose head went through, in order (status/slice requests). */
+  readonly postStarts: readonly number[];
   /** Connections cut by `cutAt`. */
   readonly cuts: number;
   /** Socket reads on the client side: bytes / reads is how finely the client's sends arrive. */
@@ -46,7 +48,7 @@ export interface FaultProxy {
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const host = options.targetHost ?? '127.0.0.1';
   const sockets = new Set<Socket>();
-  const totals = { clientToServerBytes: 0, headerBytes: 0, bodyBytes: 0, maxBodyBytes: 0, requests: 0, connections: 0, cuts: 0, reads: 0 };
+  const totals = { clientToServerBytes: 0, headerBytes: 0, bodyBytes: 0, maxBodyBytes: 0, requests: 0, connections: 0, cuts: 0, reads: 0, postStarts: [] as number[] };
   let cuts: number[] = [];
 
   let rate: number | undefined;
@@ -158,7 +160,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         release();
       }
     },
-    stats: () => ({ ...totals }),
+    stats: () => ({ ...totals, postStarts: [...totals.postStarts] }),
     async close() {
       // Clear the hang before releasing it: a connection waiting in `while (hang !== undefined)`
       // would otherwise await the same resolved promise forever, a microtask loop that starves
@@ -184,13 +186,21 @@ function listen(server: Server, port: number): Promise<void> {
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 
+interface MeterTotals {
+  headerBytes: number;
+  bodyBytes: number;
+  maxBodyBytes: number;
+  requests: number;
+  postStarts: number[];
+}
+
 /** Splits one connection's client→server bytes into request heads and bodies (Content-Length only). */
 class RequestMeter {
   #head = Buffer.alloc(0);
   #bodyLeft = 0;
-  readonly #totals: { headerBytes: number; bodyBytes: number; maxBodyBytes: number; requests: number };
+  readonly #totals: MeterTotals;
 
-  constructor(totals: { headerBytes: number; bodyBytes: number; maxBodyBytes: number; requests: number }) {
+  constructor(totals: MeterTotals) {
     this.#totals = totals;
   }
 
@@ -214,7 +224,10 @@ class RequestMeter {
       const headLength = end + HEAD_END.length;
       this.#totals.headerBytes += headLength - before;
       this.#totals.requests++;
-      const match = /\r\ncontent-length:\s*(\d+)/i.exec(this.#head.subarray(0, headLength).toString('latin1'));
+      const head = this.#head.subarray(0, headLength).toString('latin1');
+      const start = head.startsWith('POST ') ? /\r\nx-start-byte:\s*(\d+)/i.exec(head) : null;
+      if (start) this.#totals.postStarts.push(Number(start[1]));
+      const match = /\r\ncontent-length:\s*(\d+)/i.exec(head);
       this.#bodyLeft = match ? Number(match[1]) : 0;
       this.#totals.maxBodyBytes = Math.max(this.#totals.maxBodyBytes, this.#bodyLeft);
       rest = this.#head.subarray(headLength);
