@@ -51,9 +51,7 @@ export class HttpExchange {
         return { kind: 'failed', error: new UploadError('CORS', message, { cause }) };
       }
       if (ctx.signal.aborted) return { kind: 'aborted' };
-      const outcome = noAnswer(what, cause);
-      // noAnswer only fails or asks for a re-sync.
-      return outcome.kind === 'offset' ? { kind: 'conflict', offset: undefined, complete: false } : outcome;
+      return noAnswer(what, cause);
     }
   }
 }

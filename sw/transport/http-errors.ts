@@ -56,7 +56,7 @@ export function parseRetryAfter(value: string | null): number | undefined {
  * A request that got no answer. A page that carried it went away (page-assisted uploads): where
  * the server stands is unknown, so re-sync at once (a status request) rather than back off.
  */
-export function noAnswer(what: string, cause: unknown): TransportOutcome {
+export function noAnswer(what: string, cause: unknown): Extract<TransportOutcome, { kind: 'conflict' | 'failed' }> {
   if ((cause as { name?: unknown } | null)?.name === 'CourierGone') return { kind: 'conflict', offset: undefined, complete: false };
   return { kind: 'failed', error: unreachable(what, cause) };
 }

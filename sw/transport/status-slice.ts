@@ -70,26 +70,21 @@ export class StatusSliceTransport implements Transport {
 
   /** `GET /progress`: a 404 (405, 501) says the server has none, and is remembered for its endpoint. */
   async progress(upload: TransportUpload, ctx: RequestContext): Promise<ProgressOutcome> {
-    try {
-      const response = await this.#http.send(
-        { method: 'GET', url: `${upload.endpoint}${PROGRESS_PATH}`, headers: { ...ctx.headers, [H_FILE_ID]: upload.fileId } },
-        { signal: ctx.signal },
-      );
-      if (NO_PROGRESS.has(response.status)) {
-        this.#streams.set(upload.endpoint, false);
-        return { kind: 'unsupported' };
-      }
-      const outcome = classifyStatusSlice('GET', response);
-      if (outcome.kind === 'offset') this.#streams.set(upload.endpoint, true);
-      this.#unanswered.delete(upload.endpoint);
-      return outcome;
-    } catch (cause) {
-      if (ctx.signal.aborted) return { kind: 'aborted' };
+    const answer = await this.#exchange(upload, ctx, 'GET', PROGRESS_PATH, {});
+    if ('kind' in answer) {
       // No answer: a network failure, or a CORS refusal of a path the server lacks, which the next
       // answer from this server tells apart (see #send).
-      if (!this.#streams.has(upload.endpoint)) this.#unanswered.add(upload.endpoint);
-      return noAnswer(`GET ${PROGRESS_PATH}`, cause);
+      if (answer.kind !== 'aborted' && !this.#streams.has(upload.endpoint)) this.#unanswered.add(upload.endpoint);
+      return answer;
     }
+    this.#unanswered.delete(upload.endpoint);
+    if (NO_PROGRESS.has(answer.status)) {
+      this.#streams.set(upload.endpoint, false);
+      return { kind: 'unsupported' };
+    }
+    const outcome = classifyStatusSlice('GET', answer);
+    if (outcome.kind === 'offset') this.#streams.set(upload.endpoint, true);
+    return outcome;
   }
 
   append(upload: TransportUpload, chunk: AppendRequest, ctx: RequestContext): Promise<TransportOutcome> {
@@ -119,13 +114,26 @@ export class StatusSliceTransport implements Transport {
     extra: Record<string, string>,
     body?: Blob,
   ): Promise<TransportOutcome> {
+    const answer = await this.#exchange(upload, ctx, method, path, extra, body);
+    if ('kind' in answer) return answer;
+    if (this.#unanswered.delete(upload.endpoint) && !this.#streams.has(upload.endpoint)) this.#streams.set(upload.endpoint, false);
+    return classifyStatusSlice(method, answer);
+  }
+
+  /** One request to `<endpoint><path>` for the upload: its answer, or what getting none means. */
+  async #exchange(
+    upload: TransportUpload,
+    ctx: RequestContext,
+    method: string,
+    path: string,
+    extra: Record<string, string>,
+    body?: Blob,
+  ): Promise<HttpResponse | Exclude<TransportOutcome, { kind: 'offset' }>> {
     try {
-      const response = await this.#http.send(
+      return await this.#http.send(
         { method, url: `${upload.endpoint}${path}`, headers: { ...ctx.headers, ...extra, [H_FILE_ID]: upload.fileId }, ...(body === undefined ? {} : { body }) },
         { signal: ctx.signal, ...(ctx.onSent === undefined ? {} : { onSent: ctx.onSent }) },
       );
-      if (this.#unanswered.delete(upload.endpoint) && !this.#streams.has(upload.endpoint)) this.#streams.set(upload.endpoint, false);
-      return classifyStatusSlice(method, response);
     } catch (cause) {
       if (ctx.signal.aborted) return { kind: 'aborted' };
       return noAnswer(`${method} ${path}`, cause);
