@@ -320,10 +320,10 @@ function watchProgress(ctx: LoopContext, upload: UploadRecord, chunk: ChunkState
   else ctx.signal.addEventListener('abort', onAbort, { once: true });
   let stalledMs: number | undefined;
   let answered = 0;
-  let moved = false;
+  /** When the confirmed bytes last moved; undefined until they first do. */
+  let movedAt: number | undefined;
   const poll = async (): Promise<void> => {
     let confirmed = range.start;
-    let movedAt: number | undefined;
     let step = PROGRESS_STEP_BYTES / 2;
     for (;;) {
       await sleep(ctx.clock, PROGRESS_POLL_MS, stopped.signal);
@@ -337,7 +337,6 @@ function watchProgress(ctx: LoopContext, upload: UploadRecord, chunk: ChunkState
         step = Math.max(step, seen.offset - confirmed);
         confirmed = seen.offset;
         movedAt = now;
-        moved = true;
         report(confirmed);
         if (confirmed >= range.end) return;
       } else if (movedAt !== undefined && now - movedAt >= requestTimeoutMs(2 * step, ctx.timeouts, chunk.bytesPerSecond)) {
@@ -354,7 +353,7 @@ function watchProgress(ctx: LoopContext, upload: UploadRecord, chunk: ChunkState
       return stalledMs;
     },
     get quiet() {
-      return !moved && answered >= QUIET_POLLS;
+      return movedAt === undefined && answered >= QUIET_POLLS;
     },
     stop() {
       stopped.abort();
