@@ -1,7 +1,8 @@
 // A TCP proxy in front of a server that plays a bad network: it cuts connections when the
 // client→server byte count reaches chosen positions, and goes "offline" by closing its listener
 // and destroying every socket (connections are refused), then listens again on the same port;
-// it can also limit the upload rate and play a server that hangs.
+// it can also limit the upload rate, hold each request back until its body is whole (as nginx
+// does by default), and play a server that hangs.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export interface FaultProxyOptions {
@@ -39,6 +40,11 @@ export interface FaultProxy {
   cutAt(positions: readonly number[]): void;
   /** Limit client→server bytes per second over all connections (undefined: no limit). */
   setRate(bytesPerSecond: number | undefined): void;
+  /**
+   * Request buffering, as nginx's `proxy_request_buffering on` (its default): each request reaches
+   * the server only once its whole body arrived (Content-Length bodies), then all at once.
+   */
+  setBuffering(on: boolean): void;
   /** A hung server: connections stay open but nothing is forwarded either way until `setHang(false)`. */
   setHang(on: boolean): void;
   stats(): FaultProxyStats;
@@ -52,6 +58,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   let cuts: number[] = [];
 
   let rate: number | undefined;
+  let buffering = false;
   let nextFreeAt = 0;
   let hang: { promise: Promise<void>; release: () => void } | undefined;
 
@@ -68,6 +75,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     totals.connections++;
     const upstream = connect(options.targetPort, host);
     const meter = new RequestMeter(totals);
+    /** Client bytes held back while buffering, until they end on a request boundary. */
+    let held: Buffer[] = [];
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
@@ -100,14 +109,24 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         const part = data.subarray(0, Math.max(0, cut - totals.clientToServerBytes));
         totals.clientToServerBytes += part.length;
         meter.feed(part);
-        // The server gets the bytes before the cut, then the connection is gone both ways.
-        upstream.end(part, () => upstream.destroy());
+        // The server gets the bytes before the cut, then the connection is gone both ways; a
+        // buffering proxy drops the request it held instead.
+        if (buffering || held.length > 0) upstream.destroy();
+        else upstream.end(part, () => upstream.destroy());
+        held = [];
         client.destroy();
         return;
       }
       totals.clientToServerBytes += data.length;
       meter.feed(data);
-      upstream.write(data);
+      if (!buffering && held.length === 0) {
+        upstream.write(data);
+        return;
+      }
+      held.push(data);
+      if (!meter.atBoundary) return;
+      upstream.write(Buffer.concat(held));
+      held = [];
     };
     // One chunk at a time per connection, in order; the client is paused meanwhile (backpressure).
     let pending = Promise.resolve();
@@ -148,6 +167,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     setRate(bytesPerSecond) {
       rate = bytesPerSecond;
       nextFreeAt = 0;
+    },
+    setBuffering(on) {
+      buffering = on;
     },
     setHang(on) {
       if (on && hang === undefined) {
@@ -202,6 +224,11 @@ class RequestMeter {
 
   constructor(totals: MeterTotals) {
     this.#totals = totals;
+  }
+
+  /** Every byte fed so far belongs to a whole request: none is partway through a head or a body. */
+  get atBoundary(): boolean {
+    return this.#bodyLeft === 0 && this.#head.length === 0;
   }
 
   feed(data: Buffer): void {

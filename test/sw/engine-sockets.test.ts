@@ -1,10 +1,14 @@
 // The engine on real sockets, against the real server through the fault proxy: what only real
 // connections show (cuts mid-body, a proxy going away). Waits on states with generous deadlines.
 import { IDBFactory } from 'fake-indexeddb';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CHUNK_POLICY } from '../../sw/chunk-size.js';
 import { UPLOADS_STORE } from '../../sw/db.js';
 import { IdbRecordStore } from '../../sw/idb-record-store.js';
+import { FileStore } from '../../server/file-store.js';
 import type { UploadEngine } from '../../sw/engine.js';
 import { makeBytes, sha256 } from '../helpers/hash.js';
 import { until } from '../../lab/poll.js';
@@ -108,6 +112,45 @@ describe('engine on real sockets', () => {
       expect(kit.posts).toBeLessThanOrEqual(digest ? 2 : 1);
       expect(kit.requests.filter((r) => r.includes('/status'))).toEqual([]);
       expect(kit.requests.filter((r) => r.includes('/progress')).length).toBeGreaterThanOrEqual(2);
+    },
+  );
+
+  // Behind a proxy that buffers request bodies (nginx's default), no confirmed byte moves while a
+  // streamed body goes: the file still lands in one POST, and the next one goes in chunks (whose
+  // confirmed bytes move with each answer). Through a plain proxy the next file streams too.
+  it.each([
+    { buffering: false, next: 'streams' },
+    { buffering: true, next: 'goes in chunks' },
+  ])(
+    'streamed, proxy buffering bodies: $buffering; the file lands in one POST, never aborted as stalled; the next $next',
+    async ({ buffering }) => {
+      // Checkpoints every 2 s: the server shows bytes move while a body streams in at 8 MiB/s, but
+      // not while it takes a buffered body flushed at once (it lands in far less than 2 s).
+      const dir = await mkdtemp(join(tmpdir(), 'resilient-upload-buffering-'));
+      try {
+        kit = await realServerKit({ uploadDir: dir, storage: new FileStore({ dir, checkpoint: { bytes: MiB, ms: 2_000, maxBytes: 1024 * MiB } }) });
+        const engine = kit.engine({ chunk: DEFAULT_CHUNK_POLICY, digest: false });
+        kit.proxy.setBuffering(buffering);
+        kit.proxy.setRate(8 * MiB); // about 4 s: several polls while the body goes
+        const first = makeBytes(34 * MiB, 21);
+        const one = await engine.handle(addRequest(first, 'first.bin'));
+        await until('first done', () => stateOf(engine, one.id)?.state === 'done', 120_000);
+        expect(await completedSha(dir, one.fileId)).toBe(sha256(first));
+        expect(kit.posts).toBe(1); // never aborted as stalled and sent again
+        expect(kit.proxy.stats().bodyBytes).toBe(first.length);
+
+        kit.proxy.setRate(undefined);
+        const second = makeBytes(34 * MiB, 22);
+        const two = await engine.handle(addRequest(second, 'second.bin'));
+        await until('second done', () => stateOf(engine, two.id)?.state === 'done', 120_000);
+        expect(await completedSha(dir, two.fileId)).toBe(sha256(second));
+        if (buffering) expect(kit.posts - 1).toBeGreaterThan(1); // chunks: their confirmed bytes move per answer
+        else expect(kit.posts - 1).toBe(1); // still streamed: the polls saw bytes move
+      } finally {
+        await kit?.close();
+        kit = undefined;
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   );
 
