@@ -104,6 +104,9 @@ class PageUploader implements Uploader {
   readonly #onOnline = (): void => {
     void this.#send({ type: 'online' }).catch(() => undefined);
   };
+  readonly #onOffline = (): void => {
+    void this.#send({ type: 'offline' }).catch(() => undefined);
+  };
   #keepAlive: ReturnType<typeof setInterval> | undefined;
   #courier: Courier | undefined;
   /** The worker instance this page's courier was offered to. */
@@ -120,6 +123,7 @@ class PageUploader implements Uploader {
     this.#container.addEventListener('message', this.#onMessage);
     this.#container.startMessages();
     globalThis.addEventListener?.('online', this.#onOnline);
+    globalThis.addEventListener?.('offline', this.#onOffline);
     // `hello` also (re)starts the engine in a worker the browser had stopped.
     const snapshot = await this.#send({ type: 'hello' });
     for (const view of snapshot) this.#store(view);
@@ -261,6 +265,7 @@ class PageUploader implements Uploader {
     this.#courier?.close();
     this.#container.removeEventListener('message', this.#onMessage);
     globalThis.removeEventListener?.('online', this.#onOnline);
+    globalThis.removeEventListener?.('offline', this.#onOffline);
   }
 
   async #act(req: Extract<PageRequest, { uploadId: string }>): Promise<UploadView> {

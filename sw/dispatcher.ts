@@ -68,6 +68,8 @@ export class Dispatcher {
   readonly #held = new Map<string, Promise<unknown>>();
   /** Uploads a trigger pulled forward: their failure grants no further early retry. */
   readonly #early = new Set<string>();
+  /** Runs stopped because the page went offline: they end as a network failure. */
+  readonly #offline = new Set<string>();
   #timer: unknown;
   #wakeAt: number | undefined;
   #enabled = false;
@@ -158,6 +160,19 @@ export class Dispatcher {
     this.schedule(now);
   }
 
+  /**
+   * The page saw `offline`: every run stops and its upload waits as after a network failure (an
+   * early retry granted, so `online` resumes it at once). A request under way would fail by itself
+   * on a network that is really gone, but only after its timeouts, and devtools' offline lets a
+   * request already sending go on to its end: up to a whole streamed file while the page says offline.
+   */
+  networkGone(): void {
+    for (const [id, run] of this.#running) {
+      this.#offline.add(id);
+      run.controller.abort();
+    }
+  }
+
   /** Resolves when nothing runs and no retry is due within `graceMs`. */
   async whenIdle(graceMs: number): Promise<void> {
     for (;;) {
@@ -196,7 +211,7 @@ export class Dispatcher {
     const early = this.#early.delete(id);
     this.#book.move(id, 'start', { retryAt: undefined, earlyRetry: undefined });
     const controller = new AbortController();
-    const done = this.#run(id, controller.signal).then((outcome) => this.#finish(id, outcome, early));
+    const done = this.#run(id, controller.signal).then((outcome) => this.#finish(id, this.#offline.delete(id) && outcome.kind === 'aborted' ? wentOffline() : outcome, early));
     const run: Run = { controller, done };
     void done.finally(() => {
       this.#running.delete(id);
@@ -360,4 +375,9 @@ export class Dispatcher {
         this.#book.move(id, 'permanent', { attempts: next.attempts, retryAt: undefined, earlyRetry: undefined }, outcome.error);
     }
   }
+}
+
+/** What a run stopped by the page's `offline` ends with: the failure a lost network gives. */
+function wentOffline(): RunOutcome {
+  return { kind: 'failed', error: new UploadError('NETWORK', 'The browser went offline') };
 }

@@ -177,6 +177,9 @@ export class UploadEngine {
       case 'online':
         this.networkBack();
         return null;
+      case 'offline':
+        this.#dispatcher.networkGone();
+        return null;
       case 'ping':
         // Only starts a stopped worker (and keeps a running one alive): never a retry.
         return this.#instance;

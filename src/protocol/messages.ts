@@ -91,6 +91,11 @@ export type PageRequest =
   /** The page saw `online` (no such event reaches the worker). */
   | { readonly type: 'online' }
   /**
+   * The page saw `offline`: requests under way stop and their uploads wait for the network (a
+   * request already sending is not always failed by the browser: devtools' offline lets it run).
+   */
+  | { readonly type: 'offline' }
+  /**
    * Sent by open pages while uploads are unfinished: it starts a worker the browser stopped,
    * and each message's waitUntil keeps a running one alive.
    */
@@ -109,6 +114,7 @@ export interface ReplyMap {
   'clear-completed': number;
   'set-headers': UploadView[];
   online: null;
+  offline: null;
   /** The worker instance's id: a page that sees it change offers itself as a courier again. */
   ping: string;
 }

@@ -79,6 +79,32 @@ describe('backoff holds from every trigger (defect 1: the retry storm)', () => {
     expect(kit.view(view.id).state).toBe('done');
   });
 
+  it("the page's offline: the request under way stops at once and the upload waits with NETWORK, its file kept; online resumes it from the server's word", async () => {
+    const kit = engineKit();
+    const view = await kit.add(1000);
+    // The append is sending and would go on (devtools' offline lets a request already sending run).
+    const first = await kit.transport.next();
+    expect(first.kind).toBe('status');
+    first.respond(at(0));
+    const append = await kit.transport.next();
+    expect(append.kind).toBe('append');
+    await kit.engine.handle({ type: 'offline' });
+    expect(await append.answered).toEqual({ kind: 'aborted' });
+    await settle();
+    const waiting = kit.view(view.id);
+    expect(waiting.state).toBe('waiting');
+    expect(waiting.error?.code).toBe('NETWORK');
+    const [record] = await kit.store.list();
+    expect(await kit.store.file(record!)).toBeDefined();
+    // Online again: the early retry asks the server where it stands, then sends the rest.
+    kit.transport.respondWith((call) => (call.kind === 'status' ? at(400) : at(1000, true)));
+    await kit.engine.handle({ type: 'online' });
+    await settle();
+    expect(kit.transport.calls.slice(2).map((c) => c.kind)).toEqual(['status', 'append']);
+    expect(kit.transport.calls[3]!.chunk?.start).toBe(400);
+    expect(kit.view(view.id).state).toBe('done');
+  });
+
   it('two triggers between failures: the first retries early, the second waits for the timer', async () => {
     const kit = engineKit();
     kit.transport.respondWith(down);
