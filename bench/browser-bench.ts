@@ -1,6 +1,7 @@
 // Side by side in one run, in each engine (Chromium, Firefox ESR, WebKitGTK; BENCH_ENGINES picks
 // some): the service worker vs that engine's own page XHR POST of the same file to the same
-// server, the worker without Content-Digest, and tus-js-client against @tus/server. Chromium
+// server, the worker without Content-Digest, tus-js-client against @tus/server, and a bare worker
+// sending the stored copy or the picked File (which body is faster for a worker's fetch). Chromium
 // adds memory for 16 MiB vs 1 GiB and the offline → online resume latency (devtools offline).
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { selectedEngines, type BrowserSession, type Engine, type Tab } from '../
 import { assertDemoBuilt, openDemo, tempDir } from '../lab/demo.js';
 import { freePort, peakSampler, rssOf, rssOfProcessesWith, type Listening } from '../lab/processes.js';
 import { startFaultProxy } from '../lab/fault-proxy.js';
+import { bareUploadInPage, writeBareSite, type BareRun } from './bare-worker.js';
 import { emptyDir, freshen, writeRandomFile } from './bench-files.js';
 import { startOurs, startTus } from './bench-servers.js';
 import { MiB, median, mibps, printTable, verdict, type Row } from './table.js';
@@ -72,6 +74,12 @@ export async function swUpload(tab: Tab, path: string): Promise<{ ms: number; st
   );
 }
 
+/** The bare worker (bare-worker.ts) on the file, timed in the worker. */
+async function bareUpload(tab: Tab, path: string, run: BareRun): Promise<number> {
+  await pickIntoBenchInput(tab, path);
+  return tab.evaluate(bareUploadInPage, run);
+}
+
 async function tusUpload(tab: Tab, path: string): Promise<number> {
   await tab.pick('#bench', [path]);
   return tab.evaluate(
@@ -100,13 +108,17 @@ interface Servers {
   readonly plainDir: string;
   readonly tus: Listening;
   readonly tusDir: string;
+  /** The bare worker's origin (bare-worker.ts). */
+  readonly bare: Listening;
+  readonly bareDir: string;
 }
 
 async function throughput(engine: Engine, session: BrowserSession, servers: Servers, big: string): Promise<Row[]> {
   const demo = await openDemo(session, servers.ours.url);
   const plainDemo = await openDemo(session, `${servers.plain.url}/?digest=0`);
   const tusPage = await session.open(servers.tus.url);
-  const times = { xhr: [] as number[], sw: [] as number[], plain: [] as number[], tus: [] as number[] };
+  const barePage = await session.open(servers.bare.url);
+  const times = { xhr: [] as number[], sw: [] as number[], plain: [] as number[], tus: [] as number[], bare: [] as number[], barePicked: [] as number[] };
   const stored: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     await freshen([big], round);
@@ -120,6 +132,8 @@ async function throughput(engine: Engine, session: BrowserSession, servers: Serv
       }],
       ['plain', async () => (await swUpload(plainDemo, big)).ms],
       ['tus', () => tusUpload(tusPage, big)],
+      ['bare', () => bareUpload(barePage, big, { tag: `bare-${round}-${Date.now()}`, hash: false, picked: false })],
+      ['barePicked', () => bareUpload(barePage, big, { tag: `barep-${round}-${Date.now()}`, hash: false, picked: true })],
     ];
     for (let i = 0; i < runs.length; i++) {
       const [name, run] = runs[(i + round) % runs.length]!;
@@ -127,9 +141,9 @@ async function throughput(engine: Engine, session: BrowserSession, servers: Serv
     }
     await demo.click('#clear-completed');
     await plainDemo.click('#clear-completed');
-    await Promise.all([emptyDir(join(servers.oursDir, 'complete')), emptyDir(join(servers.plainDir, 'complete')), emptyDir(servers.tusDir)]);
+    await Promise.all([emptyDir(join(servers.oursDir, 'complete')), emptyDir(join(servers.plainDir, 'complete')), emptyDir(join(servers.bareDir, 'complete')), emptyDir(servers.tusDir)]);
   }
-  await Promise.all([demo.close(), plainDemo.close(), tusPage.close()]);
+  await Promise.all([demo.close(), plainDemo.close(), tusPage.close(), barePage.close()]);
   const [xhr, sw, tus] = [median(times.xhr), median(times.sw), median(times.tus)];
   const e = session.version;
   const range = (ms: number[]): string => `${mibps(SIZE, Math.max(...ms)).toFixed(0)}–${mibps(SIZE, Math.min(...ms)).toFixed(0)}`;
@@ -139,6 +153,8 @@ async function throughput(engine: Engine, session: BrowserSession, servers: Serv
     { measure: `${e}:   of which pick → stored in IndexedDB (ms)`, value: median(stored).toFixed(0) },
     { measure: `${e}: service worker without Content-Digest (MiB/s)`, value: `${mibps(SIZE, median(times.plain)).toFixed(0)} (${range(times.plain)})` },
     { measure: `${e}: tus-js-client → @tus/server (MiB/s)`, value: `${mibps(SIZE, tus).toFixed(0)} (${range(times.tus)})` },
+    { measure: `${e}: bare worker, the stored copy after its store / the picked File beside it (MiB/s)`, value: `${mibps(SIZE, median(times.bare)).toFixed(0)} / ${mibps(SIZE, median(times.barePicked)).toFixed(0)}` },
+    { measure: `${e}: bare worker, the picked File / the stored copy (which body a worker's fetch sends faster)`, value: `${(median(times.bare) / median(times.barePicked)).toFixed(2)}×` },
     { measure: `${e}: service worker / XHR`, value: `${(xhr / sw).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(xhr / sw >= 0.9) },
     { measure: `${e}: service worker / tus`, value: `${(tus / sw).toFixed(2)}×`, target: '≥ 1.0×', verdict: verdict(tus / sw >= 1.0) },
   ];
@@ -223,8 +239,9 @@ export async function runBrowserBench(): Promise<Row[]> {
   const engines = selectedEngines(process.env.BENCH_ENGINES ?? process.env.BROWSER_ENGINES);
   for (const engine of engines) engine.assertInstalled();
   const files = await tempDir('bench-files');
-  const dirs = await Promise.all(['ours', 'plain', 'tus'].map((n) => tempDir(`bench-${n}`)));
-  const [oursDir, plainDir, tusDir] = dirs as [(typeof dirs)[0], (typeof dirs)[0], (typeof dirs)[0]];
+  const dirs = await Promise.all(['ours', 'plain', 'tus', 'bare', 'bare-site'].map((n) => tempDir(`bench-${n}`)));
+  const [oursDir, plainDir, tusDir, bareDir, bareSite] = dirs as [(typeof dirs)[0], (typeof dirs)[0], (typeof dirs)[0], (typeof dirs)[0], (typeof dirs)[0]];
+  await writeBareSite(bareSite.path);
   const servers: Servers = {
     ours: await startOurs(oursDir.path),
     oursDir: oursDir.path,
@@ -232,6 +249,8 @@ export async function runBrowserBench(): Promise<Row[]> {
     plainDir: plainDir.path,
     tus: await startTus(tusDir.path),
     tusDir: tusDir.path,
+    bare: await startOurs(bareDir.path, bareSite.path),
+    bareDir: bareDir.path,
   };
   const rows: Row[] = [];
   try {
@@ -253,7 +272,7 @@ export async function runBrowserBench(): Promise<Row[]> {
       }
     }
   } finally {
-    await Promise.all([servers.ours.kill('SIGTERM'), servers.plain.kill('SIGTERM'), servers.tus.kill('SIGTERM')]);
+    await Promise.all([servers.ours.kill('SIGTERM'), servers.plain.kill('SIGTERM'), servers.tus.kill('SIGTERM'), servers.bare.kill('SIGTERM')]);
     await Promise.all([files.remove(), ...dirs.map((d) => d.remove())]);
   }
   printTable(`Browsers (${engines.map((e) => e.name).join(', ')}), one run: all figures`, rows);

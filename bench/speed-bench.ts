@@ -2,16 +2,17 @@
 // the worker with an open page (page-assisted) and alone, against a plain page XHR POST, one bare
 // fetch POST of the stored Blob from a worker, and tus-js-client → @tus/server; 20 × 16 MiB at
 // the same concurrency; integrity on and off; memory from 16 MiB to 1 GiB.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_FLAGS, chromiumPath } from '../lab/chromium.js';
 import { peakSampler, rssOf, rssOfProcessesWith } from '../lab/processes.js';
 import { REPO } from '../lab/demo.js';
 import { emptyDir, freshen, writeRandomFile } from './bench-files.js';
+import { bareUploadInPage, writeBareSite } from './bare-worker.js';
 import { cpuByRole, cpuSpent, type CpuByRole } from './process-cpu.js';
 import { startOurs, startTus } from './bench-servers.js';
-import { MiB, median, mibps, printTable, verdict, type Row } from './table.js';
+import { MiB, median, mibps, printTable, roundSpread, verdict, type Row } from './table.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
@@ -182,49 +183,9 @@ async function tusUpload(page: Page, path: string): Promise<number> {
   );
 }
 
-// The ceiling of a worker: store the picked file in IndexedDB as our worker does, read it back,
-// one fetch POST of the whole Blob; with `hash`, SHA-256 of the stored Blob in 8 MiB pieces
-// meanwhile (what the file digest costs at least). With `picked`, the body our worker alone
-// sends instead: one fetch POST of the picked File while the store runs beside it (it sends
-// before the store ends). A page of its own origin registers it.
-const BARE_SW = `
-const open = () => new Promise((res, rej) => { const r = indexedDB.open('bare', 1); r.onupgradeneeded = () => r.result.createObjectStore('blobs'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
-const tx = (db, mode, fn) => new Promise((res, rej) => { const t = db.transaction('blobs', mode); const q = fn(t.objectStore('blobs')); t.oncomplete = () => res(q.result); t.onerror = () => rej(t.error); });
-const digest = async (blob) => { for (let at = 0; at < blob.size; at += 8 << 20) await crypto.subtle.digest('SHA-256', await blob.slice(at, at + (8 << 20)).arrayBuffer()); };
-self.addEventListener('install', (e) => e.waitUntil(self.skipWaiting()));
-self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
-self.addEventListener('message', (e) => e.waitUntil((async () => {
-  const { file, id, hash, picked } = e.data; const db = await open();
-  const t0 = performance.now();
-  const post = (body) => fetch('/upload', { method: 'POST', headers: { 'X-File-Id': id, 'X-Start-Byte': '0' }, body });
-  let res;
-  if (picked) [res] = await Promise.all([post(file), tx(db, 'readwrite', (s) => s.put(file, id))]);
-  else {
-    await tx(db, 'readwrite', (s) => s.put(file, id));
-    const blob = await tx(db, 'readonly', (s) => s.get(id));
-    [res] = await Promise.all([post(blob), hash ? digest(blob) : undefined]);
-  }
-  await tx(db, 'readwrite', (s) => s.delete(id));
-  e.ports[0].postMessage({ ms: performance.now() - t0, status: res.status });
-})()));`;
-
 async function bareWorkerUpload(page: Page, path: string, tag: string, hash: boolean, picked = false): Promise<number> {
   await benchInput(page, [path]);
-  return page.evaluate(
-    async ({ tag, hash, picked }) => {
-      const file = document.querySelector<HTMLInputElement>('#bench')!.files![0]!;
-      const reg = await navigator.serviceWorker.register('/bare-sw.js');
-      await navigator.serviceWorker.ready;
-      const worker = reg.active!;
-      const channel = new MessageChannel();
-      const reply = new Promise<{ ms: number; status: number }>((resolve) => (channel.port1.onmessage = (e) => resolve(e.data)));
-      worker.postMessage({ file, id: tag, hash, picked }, [channel.port2]);
-      const { ms, status } = await reply;
-      if (status !== 200) throw new Error(`bare worker POST answered ${status}`);
-      return ms;
-    },
-    { tag, hash, picked },
-  );
+  return page.evaluate(bareUploadInPage, { tag, hash, picked });
 }
 
 async function openDemo(context: BrowserContext, url: string): Promise<Page> {
@@ -238,8 +199,7 @@ export async function runSpeedBench(): Promise<Row[]> {
   const work = join(REPO, '.tmp', `speed-${Date.now()}`);
   const dirs = { files: join(work, 'files'), profile: join(work, 'profile'), ours: join(work, 'ours'), plain: join(work, 'plain'), alone: join(work, 'alone'), alonePlain: join(work, 'alone-plain'), bare: join(work, 'bare'), bareStatic: join(work, 'bare-static'), tus: join(work, 'tus') };
   for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
-  await writeFile(join(dirs.bareStatic, 'bare-sw.js'), BARE_SW);
-  await writeFile(join(dirs.bareStatic, 'index.html'), '<!doctype html><title>bare</title>');
+  await writeBareSite(dirs.bareStatic);
   // Each path on its own origin, so each has its own worker registration and settings.
   const ours = await startOurs(dirs.ours);
   const plain = await startOurs(dirs.plain);
@@ -315,17 +275,18 @@ export async function runSpeedBench(): Promise<Row[]> {
       { measure: '256 MiB, bare worker: one fetch POST of the picked File, storing it beside (MiB/s)', value: mibps(size, m.barePicked).toFixed(0) },
       { measure: '256 MiB, tus-js-client → @tus/server (MiB/s)', value: mibps(size, m.tus).toFixed(0) },
       { measure: 'page open: progress updates a second (bytes sent)', value: median(progressRates).toFixed(1), target: '≥ 4', verdict: verdict(median(progressRates) >= 4) },
-      { measure: 'page open / page XHR', value: `${(m.xhr / m.assisted).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.xhr / m.assisted >= 0.9) },
-      { measure: 'page open, digests off / page XHR + storing (the floor of "nothing lost")', value: `${(m.floorCopy / m.assistedPlain).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.floorCopy / m.assistedPlain >= 0.9) },
-      { measure: 'page open, digests on / page XHR + storing + hashing', value: `${(m.floorHash / m.assisted).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.floorHash / m.assisted >= 0.9) },
-      { measure: 'page open / tus', value: `${(m.tus / m.assisted).toFixed(2)}×`, target: '≥ 1.1×', verdict: verdict(m.tus / m.assisted >= 1.1) },
+      { measure: 'page open / page XHR', value: `${(m.xhr / m.assisted).toFixed(2)}×; ${roundSpread(t.xhr, t.assisted)}`, target: '≥ 0.9×', verdict: verdict(m.xhr / m.assisted >= 0.9) },
+      { measure: 'page open, digests off / page XHR', value: `${(m.xhr / m.assistedPlain).toFixed(2)}×; ${roundSpread(t.xhr, t.assistedPlain)}`, target: '≥ 0.9×', verdict: verdict(m.xhr / m.assistedPlain >= 0.9) },
+      { measure: 'page open, digests off / page XHR + storing (the floor of "nothing lost")', value: `${(m.floorCopy / m.assistedPlain).toFixed(2)}×; ${roundSpread(t.floorCopy, t.assistedPlain)}`, target: '≥ 0.9×', verdict: verdict(m.floorCopy / m.assistedPlain >= 0.9) },
+      { measure: 'page open, digests on / page XHR + storing + hashing', value: `${(m.floorHash / m.assisted).toFixed(2)}×; ${roundSpread(t.floorHash, t.assisted)}`, target: '≥ 0.9×', verdict: verdict(m.floorHash / m.assisted >= 0.9) },
+      { measure: 'page open / tus', value: `${(m.tus / m.assisted).toFixed(2)}×; ${roundSpread(t.tus, t.assisted)}`, target: '≥ 1.1×', verdict: verdict(m.tus / m.assisted >= 1.1) },
       // Page open carries the file in one page XHR: it cannot beat that XHR to the same server.
-      { measure: 'page XHR to our server / tus: the most page open / tus can be', value: `${(m.tus / m.xhr).toFixed(2)}×` },
-      { measure: 'worker alone / bare worker fetch', value: `${(m.bare / m.alone).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.bare / m.alone >= 0.9) },
-      { measure: 'worker alone, digests off / bare worker fetch', value: `${(m.bare / m.alonePlain).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.bare / m.alonePlain >= 0.9) },
-      { measure: 'worker alone, digests off / bare worker sending the picked File (the same body)', value: `${(m.barePicked / m.alonePlain).toFixed(2)}×` },
-      { measure: 'bare worker: the picked File beside the store / the stored Blob after it', value: `${(m.bare / m.barePicked).toFixed(2)}×` },
-      { measure: 'worker alone, digests on / bare worker fetch + hashing', value: `${(m.bareHash / m.alone).toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(m.bareHash / m.alone >= 0.9) },
+      { measure: 'page XHR to our server / tus: the most page open / tus can be', value: `${(m.tus / m.xhr).toFixed(2)}×; ${roundSpread(t.tus, t.xhr)}` },
+      { measure: 'worker alone / bare worker fetch', value: `${(m.bare / m.alone).toFixed(2)}×; ${roundSpread(t.bare, t.alone)}`, target: '≥ 0.9×', verdict: verdict(m.bare / m.alone >= 0.9) },
+      { measure: 'worker alone, digests off / bare worker fetch', value: `${(m.bare / m.alonePlain).toFixed(2)}×; ${roundSpread(t.bare, t.alonePlain)}`, target: '≥ 0.9×', verdict: verdict(m.bare / m.alonePlain >= 0.9) },
+      { measure: 'worker alone, digests off / bare worker sending the picked File (the same body)', value: `${(m.barePicked / m.alonePlain).toFixed(2)}×; ${roundSpread(t.barePicked, t.alonePlain)}` },
+      { measure: 'bare worker: the picked File beside the store / the stored Blob after it', value: `${(m.bare / m.barePicked).toFixed(2)}×; ${roundSpread(t.bare, t.barePicked)}` },
+      { measure: 'worker alone, digests on / bare worker fetch + hashing', value: `${(m.bareHash / m.alone).toFixed(2)}×; ${roundSpread(t.bareHash, t.alone)}`, target: '≥ 0.9×', verdict: verdict(m.bareHash / m.alone >= 0.9) },
       { measure: 'integrity cost, page open (digests on vs off)', value: `${((1 - m.assistedPlain / m.assisted) * 100).toFixed(0)} %`, target: '≤ 10 %', verdict: verdict(1 - m.assistedPlain / m.assisted <= 0.1) },
       { measure: 'file digest, alone: reading the file into the page, 8 MiB pieces (MiB/s)', value: mibps(size, m.digestRead).toFixed(0) },
       { measure: 'file digest, alone: SHA-256 of 8 MiB pieces in memory (MiB/s)', value: mibps(size, m.digestHash).toFixed(0) },
@@ -360,8 +321,8 @@ export async function runSpeedBench(): Promise<Row[]> {
       { measure: '20 × 16 MiB, page XHR, 3 at a time (MiB/s)', value: mibps(total, median(many.xhr)).toFixed(0) },
       { measure: '20 × 16 MiB, page XHR + storing each file in IndexedDB meanwhile (MiB/s)', value: mibps(total, median(many.floor)).toFixed(0) },
       { measure: '20 × 16 MiB, page open, digests off (MiB/s)', value: mibps(total, median(many.demo)).toFixed(0) },
-      { measure: '20 × 16 MiB: page open / page XHR', value: `${ratio.toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(ratio >= 0.9) },
-      { measure: '20 × 16 MiB: page open / page XHR + storing', value: `${floorRatio.toFixed(2)}×`, target: '≥ 0.9×', verdict: verdict(floorRatio >= 0.9) },
+      { measure: '20 × 16 MiB: page open / page XHR', value: `${ratio.toFixed(2)}×; ${roundSpread(many.xhr, many.demo)}`, target: '≥ 0.9×', verdict: verdict(ratio >= 0.9) },
+      { measure: '20 × 16 MiB: page open / page XHR + storing', value: `${floorRatio.toFixed(2)}×; ${roundSpread(many.floor, many.demo)}`, target: '≥ 0.9×', verdict: verdict(floorRatio >= 0.9) },
     ];
     printTable('Many files', manyRows);
     rows.push(...manyRows);

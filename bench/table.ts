@@ -32,3 +32,13 @@ export function mibps(bytes: number, ms: number): number {
 export function verdict(ok: boolean): 'met' | 'missed' {
   return ok ? 'met' : 'missed';
 }
+
+/**
+ * How the ratio `base / path` (times, so a speed ratio) varied between rounds: each round ran both
+ * side by side, so the round's own ratio leaves out what drifts between rounds (the disk's
+ * write-back, other jobs on the machine). "rounds 0.97× (0.85–1.10)": the median and the range.
+ */
+export function roundSpread(base: readonly number[], path: readonly number[]): string {
+  const ratios = base.map((b, i) => b / path[i]!);
+  return `rounds ${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
+}
