@@ -27,6 +27,9 @@ export type ResponseFacts = Pick<HttpResponse, 'status' | 'header' | 'text'> & {
 /** A 409 that comes from the server having taken this file id for a file of another size: re-syncing would loop. */
 const PERMANENT_CONFLICTS: ReadonlySet<string> = new Set(['SIZE_MISMATCH']);
 
+/** Probes unanswered while the server answered other requests before it counts as one without GET /progress. */
+const PROBE_REFUSALS = 2;
+
 /** Answers to `GET /progress` that mean the server has no such path (the classic protocol's servers). */
 const NO_PROGRESS: ReadonlySet<number> = new Set([404, 405, 501]);
 
@@ -36,10 +39,15 @@ export class StatusSliceTransport implements Transport {
   readonly #streams = new Map<string, boolean>();
   /**
    * Endpoints whose `GET /progress` got no answer: when another request to them then gets one, the
-   * failure is taken for the path's, not the network's (a server without it refusing its CORS
-   * preflight). A network that failed for the probe alone costs streaming until the worker restarts.
+   * failure may be the path's, not the network's (a server without it refusing its CORS preflight).
    */
   readonly #unanswered = new Set<string>();
+  /**
+   * Per endpoint, how often that happened since a probe last got an answer. The second time the
+   * server counts as one without the path: a refused preflight fails every probe, while one network
+   * blip that happened to hit a probe must not cost streaming for the worker's life.
+   */
+  readonly #refusals = new Map<string, number>();
 
   /** `http` carries the requests: `FetchHttpClient` in the worker, or a page's XHR for bodies. */
   constructor(http: HttpClient) {
@@ -78,6 +86,7 @@ export class StatusSliceTransport implements Transport {
       return answer;
     }
     this.#unanswered.delete(upload.endpoint);
+    this.#refusals.delete(upload.endpoint);
     if (NO_PROGRESS.has(answer.status)) {
       this.#streams.set(upload.endpoint, false);
       return { kind: 'unsupported' };
@@ -116,8 +125,15 @@ export class StatusSliceTransport implements Transport {
   ): Promise<TransportOutcome> {
     const answer = await this.#exchange(upload, ctx, method, path, extra, body);
     if ('kind' in answer) return answer;
-    if (this.#unanswered.delete(upload.endpoint) && !this.#streams.has(upload.endpoint)) this.#streams.set(upload.endpoint, false);
+    if (this.#unanswered.delete(upload.endpoint) && !this.#streams.has(upload.endpoint)) this.#refused(upload.endpoint);
     return classifyStatusSlice(method, answer);
+  }
+
+  /** A probe of `endpoint` got no answer while the server answered another request. */
+  #refused(endpoint: string): void {
+    const refusals = (this.#refusals.get(endpoint) ?? 0) + 1;
+    this.#refusals.set(endpoint, refusals);
+    if (refusals >= PROBE_REFUSALS) this.#streams.set(endpoint, false);
   }
 
   /** One request to `<endpoint><path>` for the upload: its answer, or what getting none means. */

@@ -107,13 +107,27 @@ describe('status/slice GET /progress and X-Upload-Complete: ?0', () => {
     expect(f.calls[0]?.headers).toMatchObject({ 'x-file-id': 'f1', authorization: 'Bearer t' });
   });
 
-  it('a probe that got no answer while the server answers other requests: taken for a server without the path (a refused CORS preflight)', async () => {
+  it('probes that got no answer while the server answers other requests, twice: taken for a server without the path (a refused CORS preflight)', async () => {
     const f = new ScriptedFetch((call) => (call.url.endsWith('/progress') ? 'refused' : { status: 200, headers: { 'X-Upload-Offset': '0' }, text: '0' }));
     const t = new StatusSliceTransport(new FetchHttpClient(f.fetch));
     expect((await t.progress(upload, ctx())).kind).toBe('failed');
     expect(t.streams(upload)).toBeUndefined();
     expect((await t.status(upload, ctx())).kind).toBe('offset');
+    expect(t.streams(upload)).toBeUndefined(); // once may be the network's
+    expect((await t.progress(upload, ctx())).kind).toBe('failed');
+    expect((await t.status(upload, ctx())).kind).toBe('offset');
     expect(t.streams(upload)).toBe(false);
+  });
+
+  it('a probe that once got no answer (a network blip) and then an answer: the server streams, and the blip is forgotten', async () => {
+    let refuse = true;
+    const f = new ScriptedFetch((call) => (call.url.endsWith('/progress') && refuse ? 'refused' : { status: 200, headers: { 'X-Upload-Offset': '0' }, text: '0' }));
+    const t = new StatusSliceTransport(new FetchHttpClient(f.fetch));
+    await t.progress(upload, ctx());
+    await t.status(upload, ctx());
+    refuse = false;
+    expect((await t.progress(upload, ctx())).kind).toBe('offset');
+    expect(t.streams(upload)).toBe(true);
   });
 
   it('unstreamed(): a server whose progress never moved while a body streamed gets chunks from then on', async () => {
