@@ -137,7 +137,11 @@ async function throughput(engine: Engine, session: BrowserSession, servers: Serv
     ];
     for (let i = 0; i < runs.length; i++) {
       const [name, run] = runs[(i + round) % runs.length]!;
-      times[name].push(await run());
+      try {
+        times[name].push(await run());
+      } catch (error) {
+        throw new Error(`${engine.name}, round ${round + 1}: the ${name} path failed`, { cause: error });
+      }
     }
     await demo.click('#clear-completed');
     await plainDemo.click('#clear-completed');
