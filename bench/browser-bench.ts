@@ -137,6 +137,8 @@ async function throughput(engine: Engine, session: BrowserSession, servers: Serv
     ];
     for (let i = 0; i < runs.length; i++) {
       const [name, run] = runs[(i + round) % runs.length]!;
+      // On stderr, so a run that hangs (the driver's own timeout ends it) shows which path it was.
+      process.stderr.write(`${engine.name} round ${round + 1}/${ROUNDS}: ${name}\n`);
       try {
         times[name].push(await run());
       } catch (error) {
