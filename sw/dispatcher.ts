@@ -68,8 +68,6 @@ export class Dispatcher {
   readonly #held = new Map<string, Promise<unknown>>();
   /** Uploads a trigger pulled forward: their failure grants no further early retry. */
   readonly #early = new Set<string>();
-  /** Runs stopped because the page went offline: they end as a network failure. */
-  readonly #offline = new Set<string>();
   #timer: unknown;
   #wakeAt: number | undefined;
   #enabled = false;
@@ -167,10 +165,8 @@ export class Dispatcher {
    * request already sending go on to its end: up to a whole streamed file while the page says offline.
    */
   networkGone(): void {
-    for (const [id, run] of this.#running) {
-      this.#offline.add(id);
-      run.controller.abort();
-    }
+    // The reason is what the run ends with (see #launch).
+    for (const run of this.#running.values()) run.controller.abort(new UploadError('NETWORK', 'The browser went offline'));
   }
 
   /** Resolves when nothing runs and no retry is due within `graceMs`. */
@@ -211,7 +207,7 @@ export class Dispatcher {
     const early = this.#early.delete(id);
     this.#book.move(id, 'start', { retryAt: undefined, earlyRetry: undefined });
     const controller = new AbortController();
-    const done = this.#run(id, controller.signal).then((outcome) => this.#finish(id, this.#offline.delete(id) && outcome.kind === 'aborted' ? wentOffline() : outcome, early));
+    const done = this.#run(id, controller.signal).then((outcome) => this.#finish(id, failedIfOffline(outcome, controller.signal), early));
     const run: Run = { controller, done };
     void done.finally(() => {
       this.#running.delete(id);
@@ -377,7 +373,12 @@ export class Dispatcher {
   }
 }
 
-/** What a run stopped by the page's `offline` ends with: the failure a lost network gives. */
-function wentOffline(): RunOutcome {
-  return { kind: 'failed', error: new UploadError('NETWORK', 'The browser went offline') };
+/**
+ * A run aborted by `networkGone` (its signal's reason a NETWORK error) ends as that network
+ * failure, not as an interruption to run again at once.
+ */
+function failedIfOffline(outcome: RunOutcome, signal: AbortSignal): RunOutcome {
+  const reason: unknown = signal.reason;
+  if (outcome.kind !== 'aborted' || !(reason instanceof UploadError) || reason.code !== 'NETWORK') return outcome;
+  return { kind: 'failed', error: reason };
 }
